@@ -22,8 +22,8 @@ export default defineConfig(
   },
   {
     // koffi may be imported only by a package's native shim.
-    files: ['packages/*/src/**/*.ts'],
-    ignores: ['packages/*/src/native/**'],
+    files: ['packages/*/src/**/*.ts', 'tools/*/src/**/*.ts'],
+    ignores: ['packages/*/src/native/**', 'tools/*/src/native/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'koffi', message: 'koffi belongs under src/native/ only.' }], patterns: [{ group: ['@netvsc/*/src/*', '@netvsc/*/dist/*', '../../*/src/*'], message: 'Import another package through its public entry point.' }] }],
     },

@@ -1,4 +1,5 @@
 import { mergeConfig } from 'vitest/config';
 import shared from '../../vitest.shared';
 
-export default mergeConfig(shared, {});
+// --expose-gc lets the allocation test measure the heap after a forced collection.
+export default mergeConfig(shared, { test: { execArgv: ['--expose-gc'] } });

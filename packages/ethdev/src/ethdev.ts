@@ -142,13 +142,17 @@ export class EthDev<E extends EthDevEvents = EthDevEvents> extends TypedEmitter<
   /** Stop if started, release everything. Idempotent, so it is safe in `finally` blocks. */
   close(): void {
     if (this.#state === 'closed') return;
+    let stopError: Error | undefined;
     try {
       if (this.#state === 'started') this.#ops.stop();
-    } finally {
-      this.#state = 'closed';
-      ports.delete(this.portId);
-      this.#ops.close();
+    } catch (e) {
+      // A removed device cannot be stopped cleanly; closing must still release it.
+      if (!this.#removed) stopError = e instanceof Error ? e : new Error(String(e));
     }
+    this.#state = 'closed';
+    ports.delete(this.portId);
+    this.#ops.close();
+    if (stopError !== undefined) throw stopError;
   }
 
   rxBurst(queue: number, out: Uint32Array, max: number): number {
