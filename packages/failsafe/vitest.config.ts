@@ -1,4 +1,5 @@
 import { mergeConfig } from 'vitest/config';
-import shared from '../../vitest.shared';
+import shared from '../../vitest.shared.ts';
 
-export default mergeConfig(shared, {});
+// --expose-gc lets the allocation test force a collection before it counts scavenges.
+export default mergeConfig(shared, { test: { execArgv: ['--expose-gc'] } });
