@@ -3,6 +3,18 @@ import koffi from 'koffi';
 type Handle = ReturnType<typeof koffi.node.poll>;
 
 /**
+ * Watches with a live handle. A koffi poll handle still open when Node tears the
+ * environment down gets its callback run during cleanup, where JS can no longer run, and
+ * the process aborts (napi_throw); so whatever is still open is closed on 'exit'.
+ */
+const live = new Set<FdWatch>();
+let exitHook = false;
+
+function closeAllAtExit(): void {
+  for (const w of [...live]) w.close();
+}
+
+/**
  * Readiness of a file descriptor on the Node event loop (libuv poll), for fds Node's own
  * streams refuse (tap, netlink, packet sockets). koffi's poll is thinly documented: its
  * callback gets `(status, events)` and the handle must stay referenced, so both live here.
@@ -10,24 +22,44 @@ type Handle = ReturnType<typeof koffi.node.poll>;
 export class FdWatch {
   readonly fd: number;
   #handle: Handle | undefined;
-  #callback: (() => void) | undefined;
+  #callback: ((error: boolean) => void) | undefined;
+  #active = false;
 
   constructor(fd: number) {
     this.fd = fd;
   }
 
-  /** Call `onReadable` every time the fd becomes readable, until `stop()`. */
-  start(onReadable: () => void): void {
+  /**
+   * Call `onReadable` every time the fd becomes readable, until `stop()`. `error` is true
+   * when libuv reported a poll error (POLLERR, e.g. ENETDOWN on a packet socket): libuv then
+   * stops the handle by itself, so the watch re-arms on the next loop turn unless the callback
+   * stopped or closed it — a consumer facing a persistent error must do one of those.
+   */
+  start(onReadable: (error: boolean) => void): void {
     this.#callback = onReadable;
+    this.#active = true;
     const cb = (...args: unknown[]): void => {
+      const status = args[0];
       const ev = args[1] as { readable?: boolean; disconnect?: boolean } | undefined;
-      if (ev?.readable || ev?.disconnect || args[0] !== 0) this.#callback?.();
+      const error = status !== 0;
+      if (ev?.readable || ev?.disconnect || error) this.#callback?.(error);
+      if (error) {
+        setImmediate(() => {
+          if (this.#active && this.#handle) this.#handle.start({ readable: true }, cb as never);
+        });
+      }
     };
     if (this.#handle) this.#handle.start({ readable: true }, cb as never);
     else this.#handle = koffi.node.poll(this.fd, { readable: true }, cb as never);
+    live.add(this);
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', closeAllAtExit);
+    }
   }
 
   stop(): void {
+    this.#active = false;
     this.#handle?.stop();
   }
 
@@ -38,6 +70,8 @@ export class FdWatch {
   }
 
   close(): void {
+    this.#active = false;
+    live.delete(this);
     this.#handle?.close();
     this.#handle = undefined;
     this.#callback = undefined;

@@ -40,7 +40,7 @@ describe('steady state allocates nothing per packet', () => {
     let scavenges = 0;
     const obs = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
-        if ((e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+        if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
       }
     });
     obs.observe({ entryTypes: ['gc'] });
