@@ -1,4 +1,26 @@
 import koffi from 'koffi';
+import { check, libc } from './libc.js';
+
+const EPOLL_CLOEXEC = 0o2000000;
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_DEL = 2;
+const EPOLLIN = 1;
+
+const epollEvent = koffi.pack('netvsc_epoll_event', { events: 'uint32_t', data: 'uint64_t' });
+const epoll_create1 = libc().func('int epoll_create1(int flags)');
+const epoll_ctl = libc().func('epoll_ctl', 'int', ['int', 'int', 'int', koffi.pointer(epollEvent)]);
+let probeFd = -1;
+
+/**
+ * koffi's poll aborts the whole process (a fatal N-API error, not an exception) on an fd
+ * that epoll refuses: closed numbers, regular files, /dev/null. Ask epoll first, on a
+ * private epoll instance, so such an fd becomes an ordinary ErrnoError.
+ */
+function assertPollable(fd: number): void {
+  if (probeFd < 0) probeFd = check(epoll_create1(EPOLL_CLOEXEC) as number, 'epoll_create1');
+  check(epoll_ctl(probeFd, EPOLL_CTL_ADD, fd, { events: EPOLLIN, data: 0 }) as number, 'epoll_ctl', `fd ${fd} cannot be watched`);
+  epoll_ctl(probeFd, EPOLL_CTL_DEL, fd, null);
+}
 
 type Handle = ReturnType<typeof koffi.node.poll>;
 
@@ -50,7 +72,10 @@ export class FdWatch {
       }
     };
     if (this.#handle) this.#handle.start({ readable: true }, cb as never);
-    else this.#handle = koffi.node.poll(this.fd, { readable: true }, cb as never);
+    else {
+      assertPollable(this.fd);
+      this.#handle = koffi.node.poll(this.fd, { readable: true }, cb as never);
+    }
     live.add(this);
     if (!exitHook) {
       exitHook = true;
