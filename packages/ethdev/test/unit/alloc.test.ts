@@ -53,6 +53,7 @@ describe('steady state allocates nothing per packet', () => {
     b.dev.close();
     expect(pool.inUse()).toBe(0);
     expect(scavenges).toBe(0);
-    expect(grown).toBeLessThan(256 * 1024);
+    // JIT code and feedback may still land on the heap; one object per packet would be >= 16 MB.
+    expect(grown).toBeLessThan(1024 * 1024);
   });
 });
