@@ -162,7 +162,13 @@ export class NetnsDriver {
    * whose action injects every frame into `to`'s ingress.
    */
   async addIngressRedirect(ns: string, from: string, to: string, pref: number): Promise<void> {
-    await this.#run.run('tc', ['-n', ns, 'qdisc', 'add', 'dev', from, 'ingress']);
+    try {
+      await this.#run.run('tc', ['-n', ns, 'qdisc', 'add', 'dev', from, 'ingress']);
+    } catch (e) {
+      // A VF PMD that plugged in first may already have created the ingress qdisc: share it.
+      const shown = await this.#run.run('tc', ['-n', ns, 'qdisc', 'show', 'dev', from, 'ingress']);
+      if (!shown.includes('qdisc ingress ffff:')) throw e;
+    }
     await this.#run.run('tc', [
       '-n', ns, 'filter', 'add', 'dev', from, 'parent', 'ffff:', 'pref', String(pref), 'protocol', 'all',
       'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'ingress', 'redirect', 'dev', to,

@@ -44,6 +44,20 @@ describe('namespace driver', () => {
     ]);
   });
 
+  it('shares an ingress qdisc a VF PMD created first, and still fails on other errors', async () => {
+    const exists = recorder((tool, args) => (args.includes('add') && args.includes('qdisc') ? 'Error: Exclusivity flag on, cannot modify.' : null));
+    const plain = exists.runner;
+    const runner: CommandRunner = {
+      ...plain,
+      run: (tool, args) => (args.includes('show') ? Promise.resolve('qdisc ingress ffff: parent ffff:fff1 ----------------\n') : plain.run(tool, args)),
+    };
+    await new NetnsDriver(runner).addIngressRedirect('nvsim-a-guest', 'enP2s2', 'eth1', TRANSPARENT_VF_PREF);
+    expect(exists.calls.at(-1)).toMatch(/filter add dev enP2s2 parent ffff: pref 49152/);
+
+    const gone = recorder((tool, args) => (args.includes('add') && args.includes('qdisc') ? 'Cannot find device "enP2s2"' : null));
+    await expect(new NetnsDriver(gone.runner).addIngressRedirect('nvsim-a-guest', 'enP2s2', 'eth1', TRANSPARENT_VF_PREF)).rejects.toThrow(/Cannot find device/);
+  });
+
   it('adds IPv6 addresses without DAD and names the namespace on every call', async () => {
     const { runner, calls } = recorder();
     const d = new NetnsDriver(runner);
