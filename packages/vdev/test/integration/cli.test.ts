@@ -125,10 +125,9 @@ describe.skipIf(!run)('netvsc commands on a simulated guest', () => {
     expect(rep.echoed.vf).toBeGreaterThan(0);
     expect(rep.echoed.synthetic).toBeGreaterThan(0);
     expect(rep.lossPercent).toBeLessThan(2);
-    // Duplicates are reported, not asserted here: the VF PMD binds its socket just before it takes
-    // the VF's frames from the kernel, so each plug can echo a few frames twice (README, known
-    // issues). Exactly-once delivery is asserted in steady state by failover.test.ts.
     expect(rep.phases[0]).toMatchObject({ phase: 'steady, VF present', sentSynthetic: 0, echoedSynthetic: 0, duplicates: 0 });
+    // Exactly once across every plug too: the VF PMD binds its sockets muted until own_rx is in.
+    for (const p of rep.phases) expect(p.duplicates, p.phase).toBe(0);
     expect(rep.phases).toHaveLength(6);
   });
 });
