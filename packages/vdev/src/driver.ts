@@ -323,8 +323,10 @@ export class NetvscStack extends TypedEmitter<StackEvents> {
           this.#again = false;
           let picture: Discovery;
           try {
-            // Let the event loop breathe between a burst of link events and the dumps.
-            await Promise.resolve();
+            // Let the event loop breathe between a burst of link events and the dumps: a macrotask
+            // yield, so a polling data loop gets its turn (and sends through the TAP the fail-safe
+            // may just have switched to) before the synchronous discovery (ms of sysfs + netlink).
+            await new Promise<void>((resolve) => setImmediate(resolve));
             picture = discover(this.#sysfs);
           } catch (e) {
             for (const c of this.contexts) {

@@ -1,0 +1,451 @@
+/**
+ * Rx and Tx rate scenarios, the receiver ceiling and the allocation run: every receiver on the
+ * same veth, fed by the same generator, with its CPU time per packet; every transmitter counted
+ * by the host end of its veth.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DpdkEndpoint, DpdkGenerator, OurEndpoint, OurGenerator, type Endpoint, type Generator, type Snap } from './endpoints.js';
+import { linkCounters, redirectAll } from './host.js';
+import type { Figure, FigureSpec } from './schema.js';
+import { makeFigure } from './schema.js';
+import type { Env } from './env.js';
+import type { OpenArgs } from './proto.js';
+
+/** Destination of the guest's Tx frames (a "remote VM"; the host veth end counts them). */
+export const TX_DST_MAC = '00:15:5d:ff:00:01';
+/** After the generator stops, let the receiver drain its ring before the closing mark. */
+const DRAIN_MS = 200;
+/** Interface name of the TAP our ports create (DPDK's gets another one). */
+const OUR_TAP = 'nvbtap0';
+const DPDK_TAP = 'nvbdtap0';
+
+export type SubjectName = 'vf-pmd' | 'vf-pmd-64k' | 'vf-pmd-own_rx' | 'tap' | 'failsafe' | 'dpdk-af_packet' | 'dpdk-tap';
+
+/**
+ * The VF PMD with 64 KiB blocks (same 4 MiB-class ring budget as 2048 frames): an Rx block then
+ * holds ~500 small frames instead of ~36, so the receiver wakes up an order of magnitude less.
+ */
+export const BIG_BLOCK_ARGS = 'blocksz=65536,framesz=2048,framecnt=2048';
+
+export interface Subject {
+  readonly name: SubjectName;
+  readonly dpdk: boolean;
+  /** Host veth end the generator feeds and the Tx counter reads. */
+  readonly hostIf: (env: Env) => string;
+  readonly rx: boolean;
+  readonly tx: boolean;
+  readonly open: (env: Env) => Promise<{ ep: Endpoint; undo?: () => Promise<void> }>;
+}
+
+function ours(name: SubjectName, open: (env: Env) => OpenArgs): (env: Env) => Promise<{ ep: Endpoint }> {
+  return async (env) => ({ ep: await OurEndpoint.open(name, env.guestNs, open(env), env.childEnv, env.opts.cpuProf) });
+}
+
+export const SUBJECTS: readonly Subject[] = [
+  {
+    name: 'vf-pmd',
+    dpdk: false,
+    hostIf: (e) => e.hostVf,
+    rx: true,
+    tx: true,
+    open: ours('vf-pmd', (e) => ({ kind: 'af_packet', devargs: `net_af_packet0,iface=${e.vf}${vfArgs(e)}` })),
+  },
+  {
+    name: 'vf-pmd-64k',
+    dpdk: false,
+    hostIf: (e) => e.hostVf,
+    rx: true,
+    tx: false,
+    open: ours('vf-pmd-64k', (e) => ({ kind: 'af_packet', devargs: `net_af_packet0,iface=${e.vf},${BIG_BLOCK_ARGS}` })),
+  },
+  {
+    name: 'vf-pmd-own_rx',
+    dpdk: false,
+    hostIf: (e) => e.hostVf,
+    rx: true,
+    tx: false,
+    open: ours('vf-pmd-own_rx', (e) => ({ kind: 'af_packet', devargs: `net_af_packet0,iface=${e.vf},own_rx=1${vfArgs(e)}` })),
+  },
+  {
+    name: 'tap',
+    dpdk: false,
+    hostIf: (e) => e.hostSyn,
+    rx: true,
+    tx: true,
+    open: ours('tap', (e) => ({ kind: 'tap', devargs: `net_tap0,iface=${OUR_TAP},remote=${e.netvsc}` })),
+  },
+  {
+    name: 'failsafe',
+    dpdk: false,
+    hostIf: (e) => e.hostVf,
+    rx: true,
+    tx: true,
+    open: ours('failsafe', (e) => ({ kind: 'failsafe', devargs: failsafeDevargs(e) })),
+  },
+  {
+    name: 'dpdk-af_packet',
+    dpdk: true,
+    hostIf: (e) => e.hostVf,
+    rx: true,
+    tx: true,
+    open: async (e) => ({ ep: await DpdkEndpoint.open('dpdk-af_packet', e.guestNs, `net_af_packet0,iface=${e.vf}`) }),
+  },
+  {
+    name: 'dpdk-tap',
+    dpdk: true,
+    hostIf: (e) => e.hostSyn,
+    rx: true,
+    tx: true,
+    open: async (e) => {
+      const ep = await DpdkEndpoint.open('dpdk-tap', e.guestNs, `net_tap0,iface=${DPDK_TAP}`);
+      try {
+        // DPDK's remote= needs tc flower (absent here): build the same two redirects our tap's remote= does.
+        const a = await redirectAll(e.guestNs, e.netvsc, DPDK_TAP);
+        const b = await redirectAll(e.guestNs, DPDK_TAP, e.netvsc);
+        return {
+          ep,
+          undo: async () => {
+            await a();
+            await b();
+          },
+        };
+      } catch (err) {
+        await ep.close();
+        throw err;
+      }
+    },
+  },
+];
+
+/** The user's --vf-args, as a devargs suffix. */
+export function vfArgs(e: Env): string {
+  return e.opts.vfArgs === '' ? '' : `,${e.opts.vfArgs}`;
+}
+
+export function failsafeDevargs(e: Env, vfExtra = vfArgs(e)): string {
+  return `net_failsafe0,dev(${e.pci},own_rx=1${vfExtra}),dev(net_tap0,iface=${OUR_TAP},remote=${e.netvsc})`;
+}
+
+async function openGenerator(env: Env, iface: string): Promise<Generator> {
+  return env.genKind === 'dpdk' ? DpdkGenerator.open(env.hostNs, iface, env.guestMac) : OurGenerator.open(env.hostNs, iface, env.guestMac, env.opts.cpuProf);
+}
+
+const spec = (section: 'rx' | 'tx', subject: string, size: number, key: string, metric: string, unit: string, better: FigureSpec['better']): FigureSpec => ({
+  section,
+  subject,
+  variant: size,
+  key,
+  metric,
+  unit,
+  better,
+});
+
+interface RxSample {
+  mpps: number;
+  genMpps: number;
+  lossPct: number;
+  drops: number;
+  cpuNs: number;
+  sysNs: number;
+  wakeupsPerKpkt: number;
+  bytesPerPkt: number;
+  rss: number;
+}
+
+async function measureRx(ep: Endpoint, gen: Generator, size: number, windowMs: number): Promise<RxSample> {
+  const a = await ep.snap();
+  await gen.start(size);
+  await sleep(windowMs);
+  const g = await gen.stop();
+  await sleep(DRAIN_MS);
+  const b = await ep.snap();
+  const rx = b.rx - a.rx;
+  if (process.env.NETVSC_BENCH_DEBUG === '1') {
+    const per = Object.entries(b.threads).map(([k, v]) => `${k}=${rx > 0 ? ((v - (a.threads[k] ?? 0)) * 1000 / rx).toFixed(0) : '-'}`);
+    process.stderr.write(`    threads ns/pkt: ${per.join(' ')}\n`);
+  }
+  return {
+    mpps: (rx * 1e3) / g.ns,
+    genMpps: (g.sent * 1e3) / g.ns,
+    lossPct: g.sent > 0 ? Math.max(0, ((g.sent - rx) / g.sent) * 100) : Number.NaN,
+    drops: b.drops - a.drops,
+    cpuNs: rx > 0 ? (b.cpuNs - a.cpuNs) / rx : Number.NaN,
+    sysNs: rx > 0 ? (b.sysNs - a.sysNs) / rx : Number.NaN,
+    wakeupsPerKpkt: rx > 0 ? ((b.rxWakeups - a.rxWakeups) * 1000) / rx : Number.NaN,
+    bytesPerPkt: rx > 0 ? (b.allocatedBytes - a.allocatedBytes) / rx : Number.NaN,
+    rss: b.rss,
+  };
+}
+
+interface TxSample {
+  mpps: number;
+  acceptedMpps: number;
+  cpuNs: number;
+  bytesPerPkt: number;
+}
+
+async function measureTx(env: Env, ep: Endpoint, hostIf: string, size: number, windowMs: number): Promise<TxSample> {
+  const h0 = await linkCounters(env.hostNs, hostIf);
+  const a = await ep.snap();
+  await ep.startTx(size, TX_DST_MAC);
+  await sleep(windowMs);
+  await ep.stopAll();
+  const b = await ep.snap();
+  await sleep(100);
+  const h1 = await linkCounters(env.hostNs, hostIf);
+  const ns = b.tNs - a.tNs;
+  const accepted = b.tx - a.tx;
+  return {
+    mpps: ((h1.rxPackets - h0.rxPackets) * 1e3) / ns,
+    acceptedMpps: (accepted * 1e3) / ns,
+    cpuNs: accepted > 0 ? (b.cpuNs - a.cpuNs) / accepted : Number.NaN,
+    bytesPerPkt: accepted > 0 ? (b.allocatedBytes - a.allocatedBytes) / accepted : Number.NaN,
+  };
+}
+
+const col = <T>(xs: readonly T[], f: (x: T) => number): number[] => xs.map(f);
+
+/** Generator-bound: the receiver got (almost) everything the generator sent. */
+function boundNotes(samples: readonly RxSample[], spins: boolean): string[] {
+  const notes: string[] = [];
+  if (samples.length > 0 && samples.every((s) => s.lossPct <= 0.5)) notes.push('generator-bound (received all)');
+  if (spins) notes.push('poll mode: spins a core');
+  return notes;
+}
+
+export async function runRates(env: Env, subjects: readonly Subject[]): Promise<void> {
+  const { opts } = env;
+  const doRx = opts.only.includes('rx');
+  const doTx = opts.only.includes('tx');
+  for (const subj of subjects) {
+    if (subj.dpdk && !env.dpdk) continue;
+    if (!(doRx && subj.rx) && !(doTx && subj.tx)) continue;
+    env.log(`${subj.name}: opening`);
+    let opened: { ep: Endpoint; undo?: () => Promise<void> };
+    try {
+      opened = await subj.open(env);
+    } catch (e) {
+      env.missing.push(`${subj.name}: could not open: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    const { ep } = opened;
+    const hostIf = subj.hostIf(env);
+    try {
+      if (doRx && subj.rx) await rxPhase(env, subj, ep, hostIf);
+      if (doTx && subj.tx) await txPhase(env, subj, ep, hostIf);
+    } catch (e) {
+      env.missing.push(`${subj.name}: failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      await ep.close().catch(() => undefined);
+      if (opened.undo) await opened.undo().catch(() => undefined);
+    }
+  }
+}
+
+async function rxPhase(env: Env, subj: Subject, ep: Endpoint, hostIf: string): Promise<void> {
+  const { opts } = env;
+  await ep.startRx();
+  const gen = await openGenerator(env, hostIf);
+  try {
+    for (const size of opts.sizes) {
+      const samples: RxSample[] = [];
+      for (let r = 0; r < opts.reps; r++) {
+        const s = await measureRx(ep, gen, size, opts.windowMs);
+        env.log(`  rx ${subj.name} ${size} B: ${s.mpps.toFixed(3)} Mpps (gen ${s.genMpps.toFixed(3)}), ${s.cpuNs.toFixed(0)} ns/pkt CPU (${s.sysNs.toFixed(0)} sys), ${s.wakeupsPerKpkt.toFixed(1)} wake-ups/kpkt, loss ${s.lossPct.toFixed(2)} %, drops ${s.drops}`);
+        samples.push(s);
+      }
+      const notes = boundNotes(samples, ep.spins);
+      const n = subj.name;
+      env.figures.push(
+        makeFigure(spec('rx', n, size, 'mpps', 'Rx rate', 'Mpps', 'higher'), col(samples, (s) => s.mpps), notes),
+        makeFigure(spec('rx', n, size, 'cpu_ns', 'Rx CPU/packet', 'ns', 'lower'), col(samples, (s) => s.cpuNs), ep.spins ? ['poll mode: spins a core'] : ['Rx-interrupt mode']),
+        makeFigure(spec('rx', n, size, 'gen_mpps', 'generator rate', 'Mpps', 'none'), col(samples, (s) => s.genMpps), [env.generatorName]),
+        makeFigure(spec('rx', n, size, 'loss_pct', 'loss (gen - rx)', '%', 'lower'), col(samples, (s) => s.lossPct)),
+        makeFigure(spec('rx', n, size, 'drops', 'receiver ring drops', 'frames', 'lower'), col(samples, (s) => s.drops)),
+      );
+      if (!ep.spins) {
+        env.figures.push(
+          makeFigure(spec('rx', n, size, 'wakeups_per_kpkt', 'Rx wake-ups', '/1000 pkt', 'lower'), col(samples, (s) => s.wakeupsPerKpkt)),
+          makeFigure({ section: 'memory', subject: n, variant: `rx${size}`, key: 'bytes_per_pkt', metric: 'heap allocated/packet', unit: 'B', better: 'lower' }, col(samples, (s) => s.bytesPerPkt)),
+        );
+      }
+      if (size === opts.sizes[opts.sizes.length - 1]) {
+        env.figures.push(makeFigure({ section: 'memory', subject: n, variant: 'rx_rates', key: 'rss_mib', metric: 'RSS after the Rx runs', unit: 'MiB', better: 'lower' }, col(samples, (s) => s.rss / 2 ** 20)));
+      }
+    }
+  } finally {
+    await gen.close().catch(() => undefined);
+    await ep.stopAll().catch(() => undefined);
+  }
+}
+
+async function txPhase(env: Env, subj: Subject, ep: Endpoint, hostIf: string): Promise<void> {
+  const { opts } = env;
+  for (const size of opts.sizes) {
+    const samples: TxSample[] = [];
+    for (let r = 0; r < opts.reps; r++) {
+      const s = await measureTx(env, ep, hostIf, size, opts.windowMs);
+      env.log(`  tx ${subj.name} ${size} B: ${s.mpps.toFixed(3)} Mpps delivered (${s.acceptedMpps.toFixed(3)} accepted), ${s.cpuNs.toFixed(0)} ns/pkt CPU`);
+      samples.push(s);
+    }
+    const n = subj.name;
+    const notes = ep.spins ? ['poll mode: spins a core'] : [];
+    env.figures.push(
+      makeFigure(spec('tx', n, size, 'mpps', 'Tx rate (host counted)', 'Mpps', 'higher'), col(samples, (s) => s.mpps), notes),
+      makeFigure(spec('tx', n, size, 'accepted_mpps', 'Tx accepted by the PMD', 'Mpps', 'none'), col(samples, (s) => s.acceptedMpps)),
+      makeFigure(spec('tx', n, size, 'cpu_ns', 'Tx CPU/packet', 'ns', 'lower'), col(samples, (s) => s.cpuNs), notes),
+    );
+    if (!ep.spins) {
+      env.figures.push(makeFigure({ section: 'memory', subject: n, variant: `tx${size}`, key: 'bytes_per_pkt', metric: 'heap allocated/packet', unit: 'B', better: 'lower' }, col(samples, (s) => s.bytesPerPkt)));
+    }
+  }
+}
+
+/**
+ * Big VF ring for the ceiling: 16 blocks of 1 MiB hold some 150 000 64-byte frames; blocks retire
+ * only when full (blk_tov=1000), so the ring really fills while it is not read.
+ */
+const CEILING_RING = ',blocksz=1048576,framesz=2048,framecnt=8192,blk_tov=1000';
+
+export async function runCeiling(env: Env): Promise<void> {
+  const { opts } = env;
+  const rounds = opts.quick ? 3 : 5;
+  const fillMs = opts.quick ? 600 : 1000;
+  const size = opts.sizes.includes(64) ? 64 : (opts.sizes[0] ?? 64);
+  const cases: { subject: string; open: OpenArgs; note: string }[] = [
+    { subject: 'failsafe', open: { kind: 'failsafe', devargs: failsafeDevargs(env, CEILING_RING) }, note: 'pre-filled VF TPACKET_V3 ring, failsafe(VF+tap) rxBurst' },
+    { subject: 'vf-pmd', open: { kind: 'af_packet', devargs: `net_af_packet0,iface=${env.vf}${CEILING_RING}` }, note: 'pre-filled TPACKET_V3 ring, vf-pmd rxBurst' },
+  ];
+  for (const c of cases) {
+    env.log(`ceiling ${c.subject}: opening`);
+    let ep: OurEndpoint;
+    try {
+      ep = await OurEndpoint.open(`ceiling-${c.subject}`, env.guestNs, c.open, env.childEnv, opts.cpuProf);
+    } catch (e) {
+      env.missing.push(`ceiling ${c.subject}: could not open: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    let gen: Generator | undefined;
+    try {
+      gen = await openGenerator(env, env.hostVf);
+      await gen.start(size);
+      // The first round warms the JIT up and is not reported.
+      const res = (await ep.child.ceiling({ rounds: rounds + 1, fillMs })).slice(1);
+      await gen.stop();
+      const mpps = res.map((r) => (r.packets * 1e3) / r.ns);
+      const perRound = res.map((r) => r.packets);
+      env.log(`  ceiling ${c.subject}: ${mpps.map((m) => m.toFixed(2)).join(', ')} Mpps over ${perRound.join(', ')} packets`);
+      const drained = res.reduce((s, r) => s + r.packets, 0);
+      env.figures.push(
+        makeFigure({ section: 'ceiling', subject: c.subject, variant: size, key: 'mpps', metric: 'drain rate', unit: 'Mpps', better: 'higher' }, mpps, [c.note]),
+        makeFigure({ section: 'ceiling', subject: c.subject, variant: size, key: 'packets', metric: 'packets per drain', unit: 'frames', better: 'none' }, perRound),
+        makeFigure(
+          { section: 'ceiling', subject: c.subject, variant: size, key: 'empty_poll_ns', metric: 'rxBurst on an empty queue', unit: 'ns', better: 'lower' },
+          res.map((r) => r.emptyPollNs),
+          ['right after each drain, generator still running: mostly empty'],
+        ),
+        makeFigure(
+          { section: 'memory', subject: c.subject, variant: 'rx_burst', key: 'bytes_per_pkt', metric: 'heap allocated/packet, rxBurst loop', unit: 'B', better: 'lower' },
+          res.map((r) => (r.packets > 0 ? r.allocBytes / r.packets : Number.NaN)),
+          [`drains of the pre-filled ring, ${drained} packets; ${res.reduce((s, r) => s + r.gcs, 0)} GCs`],
+        ),
+      );
+    } catch (e) {
+      env.missing.push(`ceiling ${c.subject}: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      await gen?.close().catch(() => undefined);
+      await ep.close().catch(() => undefined);
+    }
+  }
+  // The software part alone: fail-safe over in-memory rings (no kernel, no copy).
+  try {
+    const ep = await OurEndpoint.open('ceiling-failsafe-ring', env.guestNs, { kind: 'failsafe-ring', poolSize: 1 << 16 }, env.childEnv, opts.cpuProf);
+    try {
+      // Cheap rounds: many of them, so the median is not a GC pause.
+      const res = (await ep.child.ceiling({ rounds: 12, fillMs: 0, frames: 50_000, size })).slice(2);
+      const mpps = res.map((r) => (r.packets * 1e3) / r.ns);
+      env.log(`  ceiling failsafe-ring: ${mpps.map((m) => m.toFixed(2)).join(', ')} Mpps`);
+      env.figures.push(
+        makeFigure({ section: 'ceiling', subject: 'failsafe-ring', variant: size, key: 'mpps', metric: 'drain rate', unit: 'Mpps', better: 'higher' }, mpps, ['in-memory ring sub-devices: fail-safe + mempool only']),
+        makeFigure({ section: 'ceiling', subject: 'failsafe-ring', variant: size, key: 'empty_poll_ns', metric: 'rxBurst on an empty queue', unit: 'ns', better: 'lower' }, res.map((r) => r.emptyPollNs)),
+      );
+    } finally {
+      await ep.close();
+    }
+  } catch (e) {
+    env.missing.push(`ceiling failsafe-ring: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Allocations over N packets through the fail-safe (VF present), Rx and Tx. */
+export async function runMemory(env: Env): Promise<void> {
+  const { opts } = env;
+  const n = opts.allocPackets;
+  const size = opts.sizes.includes(64) ? 64 : (opts.sizes[0] ?? 64);
+  env.log(`memory: ${n} packets each way through failsafe`);
+  let ep: OurEndpoint;
+  try {
+    ep = await OurEndpoint.open('memory-failsafe', env.guestNs, { kind: 'failsafe', devargs: failsafeDevargs(env) }, env.childEnv, opts.cpuProf);
+  } catch (e) {
+    env.missing.push(`memory: could not open failsafe: ${e instanceof Error ? e.message : String(e)}`);
+    return;
+  }
+  let gen: Generator | undefined;
+  try {
+    // Rx: run the generator until N packets arrived (bounded by time).
+    await ep.startRx();
+    gen = await openGenerator(env, env.hostVf);
+    await gen.start(size);
+    await sleep(300); // warm-up: JIT, first GCs
+    const a = await ep.snap();
+    const deadline = performance.now() + Math.max(20_000, n / 100);
+    let b: Snap = a;
+    while (b.rx - a.rx < n && performance.now() < deadline) {
+      await sleep(250);
+      b = await ep.snap();
+    }
+    await gen.stop();
+    await ep.stopAll();
+    pushMemory(env, 'rx', a, b, b.rx - a.rx, n);
+    // Tx: as fast as the VF takes frames, until N were accepted.
+    await ep.child.tx({ size, dstMac: TX_DST_MAC });
+    await sleep(300);
+    const c = await ep.snap();
+    let d: Snap = c;
+    const deadline2 = performance.now() + Math.max(20_000, n / 100);
+    while (d.tx - c.tx < n && performance.now() < deadline2) {
+      await sleep(250);
+      d = await ep.snap();
+    }
+    await ep.stopAll();
+    pushMemory(env, 'tx', c, d, d.tx - c.tx, n);
+  } catch (e) {
+    env.missing.push(`memory: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    await gen?.close().catch(() => undefined);
+    await ep.close().catch(() => undefined);
+  }
+}
+
+function pushMemory(env: Env, dir: 'rx' | 'tx', a: Snap, b: Snap, packets: number, wanted: number): void {
+  const notes = [`over ${packets} packets${packets < wanted ? ` (time bound hit before ${wanted})` : ''}`, dir === 'rx' ? 'Rx-interrupt mode' : 'as fast as accepted'];
+  const bytes = packets > 0 ? (b.allocatedBytes - a.allocatedBytes) / packets : Number.NaN;
+  const gcs = packets > 0 ? ((b.gc - a.gc) * 1e6) / packets : Number.NaN;
+  env.log(`  memory ${dir}: ${bytes.toFixed(3)} B/packet, ${gcs.toFixed(2)} GCs per million packets, RSS ${(b.rss / 2 ** 20).toFixed(1)} MiB over ${packets} packets`);
+  const f = (key: string, metric: string, unit: string, v: number, better: Figure['better'] = 'lower'): Figure =>
+    makeFigure({ section: 'memory', subject: 'failsafe', variant: dir, key, metric, unit, better }, [v], notes);
+  const wakeups = b.rxWakeups - a.rxWakeups;
+  if (dir === 'rx' && wakeups > 0) {
+    env.figures.push(
+      f('bytes_per_wakeup', 'heap allocated/Rx wake-up', 'B', (b.allocatedBytes - a.allocatedBytes) / wakeups),
+      f('packets_per_wakeup', 'packets per Rx wake-up', 'pkts', packets / wakeups, 'none'),
+    );
+  }
+  env.figures.push(
+    f('bytes_per_pkt', 'heap allocated/packet', 'B', bytes),
+    f('gc_per_mpkt', 'GCs per million packets', 'GCs', gcs),
+    f('allocated_mib', 'heap allocated in total', 'MiB', (b.allocatedBytes - a.allocatedBytes) / 2 ** 20),
+    f('heap_growth_mib', 'heap used growth', 'MiB', (b.heapUsed - a.heapUsed) / 2 ** 20),
+    f('rss_mib', 'RSS at the end', 'MiB', b.rss / 2 ** 20),
+  );
+}

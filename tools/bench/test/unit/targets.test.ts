@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { makeFigure } from '../../src/schema.js';
+import { evaluateTargets, holds, targetSpecs, type TargetSpec } from '../../src/targets.js';
+
+const fig = (id: string, samples: number[]) => {
+  const [section, subject, variant, key] = id.split('.') as ['rx', string, string, string];
+  return makeFigure({ section, subject, variant, key, metric: key, unit: 'x', better: 'none' }, samples);
+};
+
+describe('holds', () => {
+  it('compares with >=, <= and within (|v - 1| <= t)', () => {
+    expect(holds('>=', 1, 1)).toBe(true);
+    expect(holds('>=', 0.99, 1)).toBe(false);
+    expect(holds('<=', 5, 5)).toBe(true);
+    expect(holds('<=', 5.01, 5)).toBe(false);
+    expect(holds('within', 0.875, 0.125)).toBe(true);
+    expect(holds('within', 1.13, 0.125)).toBe(false);
+  });
+});
+
+describe('evaluateTargets', () => {
+  const spec: TargetSpec = { id: 'gap', description: 'gap', figure: 'failover.vdev.removal.gap_ms', stat: 'max', op: '<=', threshold: 5 };
+
+  it('judges the chosen statistic: the worst for latencies', () => {
+    const f = fig('failover.vdev.removal.gap_ms', [1, 2, 6]);
+    const [r] = evaluateTargets([f], [spec]);
+    expect(r?.status).toBe('missed');
+    expect(r?.value).toBe(6);
+    const [ok] = evaluateTargets([fig('failover.vdev.removal.gap_ms', [1, 4.9])], [spec]);
+    expect(ok?.status).toBe('met');
+  });
+
+  it('says not-measured when the figure is missing or empty', () => {
+    expect(evaluateTargets([], [spec])[0]?.status).toBe('not-measured');
+    expect(evaluateTargets([fig('failover.vdev.removal.gap_ms', [])], [spec])[0]?.status).toBe('not-measured');
+  });
+
+  it('meets a rate ratio below 1 only when ours received everything the generator sent, and says so', () => {
+    const ratio: TargetSpec = {
+      id: 'r',
+      description: 'r',
+      figure: 'overhead.a.rx64.rate_ratio',
+      stat: 'median',
+      op: '>=',
+      threshold: 1,
+      orElse: { figure: 'rx.a.64.loss_pct', stat: 'max', op: '<=', threshold: 0.5, note: 'generator-bound' },
+    };
+    const low = fig('overhead.a.rx64.rate_ratio', [0.97]);
+    const met = evaluateTargets([low, fig('rx.a.64.loss_pct', [0, 0.1])], [ratio])[0];
+    expect(met?.status).toBe('met');
+    expect(met?.note).toBe('generator-bound');
+    expect(evaluateTargets([low, fig('rx.a.64.loss_pct', [0, 3])], [ratio])[0]?.status).toBe('missed');
+    expect(evaluateTargets([low], [ratio])[0]?.status).toBe('missed');
+  });
+});
+
+describe('targetSpecs', () => {
+  it('has every issue target for each size, and allows the settle time on the switch-back', () => {
+    const specs = targetSpecs({ sizes: [64, 1500], settleMs: 200 });
+    const ids = specs.map((s) => s.id);
+    for (const s of [64, 1500]) {
+      for (const t of ['vf-rx-vs-dpdk', 'vf-tx-vs-dpdk', 'tap-rx-vs-dpdk', 'tap-tx-vs-dpdk', 'failsafe-rx-rate', 'failsafe-tx-rate', 'failsafe-rx-cpu', 'failsafe-tx-cpu']) {
+        expect(ids).toContain(`${t}-${s}`);
+      }
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(specs.find((s) => s.id === 'failover-switch-back')?.threshold).toBe(300);
+    expect(specs.find((s) => s.id === 'vf-rx-cpu')?.figure).toBe('rx.vf-pmd.64.cpu_ns');
+    expect(specs.find((s) => s.id === 'ceiling-failsafe')?.threshold).toBe(10);
+  });
+
+  it('judges the first size when 64 B is not measured', () => {
+    const specs = targetSpecs({ sizes: [1500], settleMs: 0 });
+    expect(specs.find((s) => s.id === 'vf-rx-cpu')?.figure).toBe('rx.vf-pmd.1500.cpu_ns');
+  });
+});
