@@ -20,6 +20,7 @@ export {
   NetvscStack,
   DEFAULT_SCAN_INTERVAL_MS,
   DEFAULT_VF_PMD,
+  VF_BLOCK_SIZE,
   VF_PMD_EXPORT,
   type AttachOptions,
   type AttachPlan,
