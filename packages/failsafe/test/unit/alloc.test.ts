@@ -51,6 +51,8 @@ describe('fail-safe bursts allocate nothing in steady state', () => {
     fs.close();
     expect(pool.inUse()).toBe(0);
     expect(scavenges).toBe(0);
-    expect(grown).toBeLessThan(256 * 1024);
+    // JIT code and feedback vectors can land on the heap (seen up to ~380 KB when the whole suite
+    // ran first); one object per packet would be >= 16 MB, and would also force scavenges.
+    expect(grown).toBeLessThan(1024 * 1024);
   });
 });

@@ -1,4 +1,5 @@
 import { Mempool, NoDeviceError, Registry, RingPmd, ringDriver, type EthDev, type PciDriver } from '@netvsc/ethdev';
+import { afterEach } from 'vitest';
 import { failsafeDriver, isFailsafe, type Failsafe, type FailsafeEvents } from '../../src/index.js';
 
 let seq = 0;
@@ -109,4 +110,24 @@ export async function probeFailsafe(reg: Registry, devargs: string): Promise<Fai
   const port = await reg.probe(devargs);
   if (!isFailsafe(port)) throw new Error(`${devargs} did not make a fail-safe port`);
   return port;
+}
+
+/**
+ * Ports a test file creates, closed after each test: `make(devargs)` probes a fail-safe through a
+ * fresh test registry, `keep(fs)` adopts one built another way.
+ */
+export function closedAfterEach(): { make(devargs: string): Promise<Failsafe>; keep(fs: Failsafe): Failsafe } {
+  const open: Failsafe[] = [];
+  afterEach(() => {
+    for (const fs of open.splice(0)) fs.close();
+  });
+  return {
+    async make(devargs: string): Promise<Failsafe> {
+      return this.keep(await probeFailsafe(testRegistry().registry, devargs));
+    },
+    keep(fs: Failsafe): Failsafe {
+      open.push(fs);
+      return fs;
+    },
+  };
 }

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFailsafe, type Failsafe } from '../../src/index.js';
-import { ofType, pool, record, ring, ringName, testRegistry, until, probeFailsafe } from './helpers.js';
+import { ofType, pool, record, ring, ringName, testRegistry, until, closedAfterEach } from './helpers.js';
 
-const open: Failsafe[] = [];
-afterEach(() => {
-  for (const fs of open.splice(0)) fs.close();
-});
-
-async function make(devargs: string): Promise<Failsafe> {
-  const fs = await probeFailsafe(testRegistry().registry, devargs);
-  open.push(fs);
-  return fs;
-}
+const ports = closedAfterEach();
+const make = (devargs: string): Promise<Failsafe> => ports.make(devargs);
 
 const MC = ['01:00:5e:00:00:fb', '33:33:00:00:00:01'];
 
@@ -195,7 +187,7 @@ describe('MAC address choice', () => {
 
   it('else a random locally administered unicast MAC', async () => {
     const fs = await createFailsafe({ name: 'net_failsafe_m3', subdevices: [{ exec: 'true' }], registry: testRegistry().registry });
-    open.push(fs);
+    ports.keep(fs);
     const first = parseInt(fs.macAddrGet().slice(0, 2), 16);
     expect(first & 1).toBe(0);
     expect(first & 2).toBe(2);

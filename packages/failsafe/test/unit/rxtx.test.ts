@@ -1,18 +1,10 @@
 import { RingPmd } from '@netvsc/ethdev';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFailsafe, type Failsafe } from '../../src/index.js';
-import { bringUpPort, drain, frame, ofType, pool, record, ring, ringName, send, testRegistry, until, probeFailsafe } from './helpers.js';
+import { bringUpPort, drain, frame, ofType, pool, record, ring, ringName, send, testRegistry, until, closedAfterEach } from './helpers.js';
 
-const open: Failsafe[] = [];
-afterEach(() => {
-  for (const fs of open.splice(0)) fs.close();
-});
-
-async function make(devargs: string): Promise<Failsafe> {
-  const fs = await probeFailsafe(testRegistry().registry, devargs);
-  open.push(fs);
-  return fs;
-}
+const ports = closedAfterEach();
+const make = (devargs: string): Promise<Failsafe> => ports.make(devargs);
 
 const opackets = (name: string): number => ring(name).dev.statsGet().opackets;
 
@@ -203,7 +195,7 @@ describe('Rx readiness: rxQueueWait', () => {
 
   it('wakes when a sub-device arrives', async () => {
     const fs = await createFailsafe({ name: 'net_failsafe_w3', subdevices: [{ manual: true }], registry: testRegistry().registry });
-    open.push(fs);
+    ports.keep(fs);
     bringUpPort(fs, pool());
     const waiting = fs.rxQueueWait(0, 5000);
     const late = new RingPmd({ name: ringName('late') });

@@ -1,18 +1,10 @@
 import type { EthStats, XStat } from '@netvsc/ethdev';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Failsafe } from '../../src/index.js';
-import { bringUpPort, drain, frame, pool, ring, ringName, send, testRegistry, until, probeFailsafe } from './helpers.js';
+import { bringUpPort, drain, frame, pool, ring, ringName, send, until, closedAfterEach } from './helpers.js';
 
-const open: Failsafe[] = [];
-afterEach(() => {
-  for (const fs of open.splice(0)) fs.close();
-});
-
-async function make(devargs: string): Promise<Failsafe> {
-  const fs = await probeFailsafe(testRegistry().registry, devargs);
-  open.push(fs);
-  return fs;
-}
+const ports = closedAfterEach();
+const make = (devargs: string): Promise<Failsafe> => ports.make(devargs);
 
 const FIELDS = ['ipackets', 'opackets', 'ibytes', 'obytes', 'imissed', 'ierrors', 'oerrors', 'rxNombuf'] as const;
 
