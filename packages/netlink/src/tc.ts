@@ -239,15 +239,7 @@ export function addU32Filter(t: NetlinkTransport, spec: U32FilterSpec): void {
   };
   const actions = encodeActions(spec.actions ?? []);
   const options = encode(u32Options, { sel, ...(actions.length > 0 && { act: actions }) });
-  t.ack({
-    family: tcFamily,
-    type: C.RTM_NEWTFILTER,
-    flags: C.NLM_F_CREATE | C.NLM_F_EXCL,
-    header,
-    attrs: { kind: 'u32', options },
-    op: 'RTM_NEWTFILTER',
-    target: describeFilter(spec, 'u32'),
-  });
+  newFilter(t, spec, header, 'u32', options);
 }
 
 export function addBpfFilter(t: NetlinkTransport, spec: BpfFilterSpec): void {
@@ -259,14 +251,19 @@ export function addBpfFilter(t: NetlinkTransport, spec: BpfFilterSpec): void {
     name: spec.name,
     flags: spec.directAction === false ? 0 : C.TCA_BPF_FLAG_ACT_DIRECT,
   });
+  newFilter(t, spec, header, 'bpf', options);
+}
+
+/** Send one exclusive RTM_NEWTFILTER of classifier `kind` with its encoded options. */
+function newFilter(t: NetlinkTransport, spec: FilterRef, header: ReturnType<typeof filterHeader>, kind: 'u32' | 'bpf', options: ReturnType<typeof encode>): void {
   t.ack({
     family: tcFamily,
     type: C.RTM_NEWTFILTER,
     flags: C.NLM_F_CREATE | C.NLM_F_EXCL,
     header,
-    attrs: { kind: 'bpf', options },
+    attrs: { kind, options },
     op: 'RTM_NEWTFILTER',
-    target: describeFilter(spec, 'bpf'),
+    target: describeFilter(spec, kind),
   });
 }
 
