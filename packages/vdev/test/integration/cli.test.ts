@@ -121,7 +121,11 @@ describe.skipIf(!run)('netvsc commands on a simulated guest', () => {
     expect(rep.switchBacks).toHaveLength(2 + 2 + 1);
     for (const f of rep.failovers) expect(f.detectMs).not.toBeNull();
     for (const s of rep.switchBacks) expect(s.ms).not.toBeNull();
-    expect(rep.vf.bounced).toBe(3);
+    // A 67 ms bounce can come and go unseen while a loaded machine is busy elsewhere (CI saw 2 of
+    // 3 once); what must hold is that no bounce seen within the settle time is ever announced.
+    expect(rep.vf.bounced).toBeGreaterThanOrEqual(1);
+    expect(rep.vf.bounced).toBeLessThanOrEqual(3);
+    expect(rep.vf.pipeWrites + rep.vf.bounced).toBe(rep.vf.arrivals);
     expect(rep.echoed.vf).toBeGreaterThan(0);
     expect(rep.echoed.synthetic).toBeGreaterThan(0);
     expect(rep.lossPercent).toBeLessThan(2);
