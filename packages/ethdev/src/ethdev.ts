@@ -8,6 +8,7 @@ import type {
   EthDevOps,
   EthStats,
   LinkStatus,
+  RxIntrHandler,
   RxQueueConf,
   TxQueueConf,
   XStat,
@@ -56,6 +57,13 @@ export class EthDev<E extends EthDevEvents = EthDevEvents> extends TypedEmitter<
   #mcList: EtherAddr[] = [];
   #removed = false;
   #lastLink: LinkStatus | undefined;
+  /** Per Rx queue: the handler armed by `rxIntrEnable`, and the `rxQueueWait` promises pending. */
+  #intrHandlers: (RxIntrHandler | undefined)[] = [];
+  #intrWaiters: ((ready: boolean) => void)[][] = [];
+  /** What the driver is armed with: one function for every queue, so arming allocates nothing. */
+  readonly #onRxIntr: RxIntrHandler = (queue) => {
+    this.#rxIntrFire(queue);
+  };
 
   constructor(name: string, driverName: string, ops: EthDevOps) {
     super();
@@ -105,6 +113,9 @@ export class EthDev<E extends EthDevEvents = EthDevEvents> extends TypedEmitter<
     this.#nbTx = nbTxQueues;
     this.#rxReady = new Array<boolean>(nbRxQueues).fill(false);
     this.#txReady = new Array<boolean>(nbTxQueues).fill(false);
+    this.#rxIntrCancel();
+    this.#intrHandlers = new Array<RxIntrHandler | undefined>(nbRxQueues).fill(undefined);
+    this.#intrWaiters = Array.from({ length: nbRxQueues }, () => []);
     this.#conf = conf;
     this.#state = 'configured';
   }
@@ -137,6 +148,7 @@ export class EthDev<E extends EthDevEvents = EthDevEvents> extends TypedEmitter<
     this.#expect(['started'], 'stop');
     this.#ops.stop();
     this.#state = 'stopped';
+    this.#rxIntrCancel();
   }
 
   /** Stop if started, release everything. Idempotent, so it is safe in `finally` blocks. */
@@ -151,6 +163,7 @@ export class EthDev<E extends EthDevEvents = EthDevEvents> extends TypedEmitter<
     }
     this.#state = 'closed';
     ports.delete(this.portId);
+    this.#rxIntrCancel();
     this.#ops.close();
     if (stopError !== undefined) throw stopError;
   }
@@ -163,14 +176,83 @@ export class EthDev<E extends EthDevEvents = EthDevEvents> extends TypedEmitter<
     return this.#ops.txBurst(queue, mbufs, n, first);
   }
 
-  /** Sleep until Rx queue `queue` has something (DPDK's Rx interrupt mode); false on timeout. */
+  /**
+   * Arm Rx queue `queue`'s interrupt (rte_eth_dev_rx_intr_enable + the epoll wait, in one):
+   * `handler(queue)` is called once, from the event loop, when the queue may have something —
+   * then the interrupt is disarmed until armed again. The allocation-free way to sleep between
+   * bursts: drain with rxBurst until it returns 0, arm, return. A spurious call is possible (the
+   * next rxBurst returns 0). Arming again replaces the handler. Returns false, arming nothing,
+   * when the device was removed: nothing will arrive (the `rmv` event said so).
+   */
+  rxIntrEnable(queue: number, handler: RxIntrHandler): boolean {
+    if (this.#ops.rxIntrEnable === undefined) {
+      throw new NotSupportedError(`${this.name}: driver ${this.driverName} has no Rx interrupt (rxIntrEnable)`);
+    }
+    if (this.#state !== 'started') throw new StateError(`${this.name}: rxIntrEnable needs a started port (state ${this.#state})`);
+    checkCount(this.name, 'Rx queue id', queue, 0, this.#nbRx - 1);
+    if (this.#removed) return false;
+    this.#intrHandlers[queue] = handler;
+    this.#ops.rxIntrEnable(queue, this.#onRxIntr);
+    return true;
+  }
+
+  /** Disarm it (rte_eth_dev_rx_intr_disable): the handler armed is not called. */
+  rxIntrDisable(queue: number): void {
+    if (this.#state !== 'started') return;
+    checkCount(this.name, 'Rx queue id', queue, 0, this.#nbRx - 1);
+    this.#intrHandlers[queue] = undefined;
+    if (this.#intrWaiters[queue]?.length === 0) this.#ops.rxIntrDisable?.(queue);
+  }
+
+  /**
+   * Sleep until Rx queue `queue` may have something (DPDK's Rx interrupt mode, awaitable):
+   * true when woken, false on timeout or when the port stops, closes or is removed meanwhile.
+   * Each call makes a promise (and a timer with a timeout); a loop that must not allocate
+   * per wake-up uses `rxIntrEnable`.
+   */
   rxQueueWait(queue: number, timeoutMs = -1): Promise<boolean> {
-    if (!this.#ops.rxQueueWait) {
+    if (this.#ops.rxIntrEnable === undefined) {
       return Promise.reject(new NotSupportedError(`${this.name}: driver ${this.driverName} has no Rx interrupt (rxQueueWait)`));
     }
     if (this.#state !== 'started') return Promise.reject(new StateError(`${this.name}: rxQueueWait needs a started port (state ${this.#state})`));
     checkCount(this.name, 'Rx queue id', queue, 0, this.#nbRx - 1);
-    return this.#ops.rxQueueWait(queue, timeoutMs);
+    if (this.#removed) return Promise.resolve(false);
+    const waiters = this.#intrWaiters[queue] ?? [];
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (ready: boolean): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve(ready);
+      };
+      waiters.push(settle);
+      if (timeoutMs >= 0) {
+        timer = setTimeout(() => {
+          const i = waiters.indexOf(settle);
+          if (i >= 0) waiters.splice(i, 1);
+          if (waiters.length === 0 && this.#intrHandlers[queue] === undefined && this.#state === 'started') this.#ops.rxIntrDisable?.(queue);
+          resolve(false);
+        }, timeoutMs);
+      }
+      this.#ops.rxIntrEnable?.(queue, this.#onRxIntr);
+    });
+  }
+
+  #rxIntrFire(queue: number): void {
+    const h = this.#intrHandlers[queue];
+    this.#intrHandlers[queue] = undefined;
+    const waiters = this.#intrWaiters[queue];
+    if (waiters !== undefined && waiters.length > 0) {
+      for (const w of waiters.splice(0)) w(true);
+    }
+    if (h !== undefined) h(queue);
+  }
+
+  /** Forget armed handlers and settle pending waits with false (stop, close, removal). */
+  #rxIntrCancel(): void {
+    this.#intrHandlers.fill(undefined);
+    for (const waiters of this.#intrWaiters) {
+      for (const w of waiters.splice(0)) w(false);
+    }
   }
 
   linkGet(): LinkStatus {
@@ -280,6 +362,7 @@ export class EthDev<E extends EthDevEvents = EthDevEvents> extends TypedEmitter<
   reportRemoval(reason: string): void {
     if (this.#removed) return;
     this.#removed = true;
+    this.#rxIntrCancel();
     (this as EthDev).emit('rmv', { port: this.name, reason, at: now() });
   }
 

@@ -36,6 +36,7 @@ export {
   type DevCapabilities,
   type DevInfo,
   type EthDevOps,
+  type RxIntrHandler,
   type EthDevEvents,
   type LinkEvent,
   type RemovalEvent,
@@ -44,6 +45,7 @@ export { Registry, registry, type VdevDriver, type PciDriver, type ProbeContext 
 export { RingPmd, createRingPair, ringDriver, type RingPmdOptions } from './ring.js';
 export { libc, check, throwErrno, lastErrno, errnoName, viewOf, type LibraryHandle, type KoffiFunction } from './native/libc.js';
 export { FdWatch, waitReadable } from './native/poll.js';
+export { FdRxIntr } from './intr.js';
 
 import { registry as defaultRegistry } from './registry.js';
 import { ringDriver as ring } from './ring.js';

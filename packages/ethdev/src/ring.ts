@@ -5,7 +5,7 @@ import { EthDev } from './ethdev.js';
 import type { Mempool } from './mbuf.js';
 import type { VdevDriver } from './registry.js';
 import { QueueStats } from './stats.js';
-import type { DevInfo, EthConf, EthDevOps, EthStats, LinkStatus, RxQueueConf, TxQueueConf } from './types.js';
+import type { DevInfo, EthConf, EthDevOps, EthStats, LinkStatus, RxIntrHandler, RxQueueConf, TxQueueConf } from './types.js';
 
 export interface RingPmdOptions {
   readonly name: string;
@@ -24,7 +24,25 @@ interface RxRing {
   slots: Uint32Array;
   head: number;
   tail: number;
-  waiters: (() => void)[];
+  readonly queue: number;
+  /** Armed Rx interrupt. */
+  intr: RxIntrHandler | undefined;
+  /** A call of `intr` is scheduled (it runs from the event loop, never inside the peer's txBurst). */
+  intrQueued: boolean;
+}
+
+function fireRingIntr(ring: RxRing): void {
+  ring.intrQueued = false;
+  const h = ring.intr;
+  if (h === undefined || ring.head === ring.tail) return;
+  ring.intr = undefined;
+  h(ring.queue);
+}
+
+function queueRingIntr(ring: RxRing): void {
+  if (ring.intrQueued) return;
+  ring.intrQueued = true;
+  setImmediate(fireRingIntr, ring);
 }
 
 const rings = new Map<string, RingPmd>();
@@ -143,7 +161,7 @@ export class RingPmd implements EthDevOps {
 
   rxQueueSetup(queue: number, conf: RxQueueConf): void {
     this.#control('rxQueueSetup', `rxQueueSetup(${queue})`);
-    this.#rx[queue] = { pool: conf.mempool, slots: new Uint32Array(conf.nbDesc ?? this.#opts.ringSize), head: 0, tail: 0, waiters: [] };
+    this.#rx[queue] = { pool: conf.mempool, slots: new Uint32Array(conf.nbDesc ?? this.#opts.ringSize), head: 0, tail: 0, queue, intr: undefined, intrQueued: false };
   }
 
   txQueueSetup(queue: number, conf: TxQueueConf): void {
@@ -170,7 +188,7 @@ export class RingPmd implements EthDevOps {
         ring.pool.free(ring.slots[ring.tail % ring.slots.length] ?? 0);
         ring.tail++;
       }
-      for (const w of ring.waiters.splice(0)) w();
+      ring.intr = undefined;
     }
     if (rings.get(this.dev.name) === this) rings.delete(this.dev.name);
   }
@@ -225,25 +243,16 @@ export class RingPmd implements EthDevOps {
     return sent;
   }
 
-  rxQueueWait(queue: number, timeoutMs: number): Promise<boolean> {
+  rxIntrEnable(queue: number, handler: RxIntrHandler): void {
     const ring = this.#rx[queue];
-    if (!ring) return Promise.resolve(false);
-    if (ring.head !== ring.tail) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const wake = (): void => {
-        if (timer) clearTimeout(timer);
-        resolve(ring.head !== ring.tail);
-      };
-      ring.waiters.push(wake);
-      if (timeoutMs >= 0) {
-        timer = setTimeout(() => {
-          const i = ring.waiters.indexOf(wake);
-          if (i >= 0) ring.waiters.splice(i, 1);
-          resolve(false);
-        }, timeoutMs);
-      }
-    });
+    if (ring === undefined) return;
+    ring.intr = handler;
+    if (ring.head !== ring.tail) queueRingIntr(ring);
+  }
+
+  rxIntrDisable(queue: number): void {
+    const ring = this.#rx[queue];
+    if (ring !== undefined) ring.intr = undefined;
   }
 
   linkGet(): LinkStatus {
@@ -306,7 +315,7 @@ export class RingPmd implements EthDevOps {
     if (ring.head - ring.tail >= ring.slots.length) return false;
     ring.slots[ring.head % ring.slots.length] = m;
     ring.head++;
-    if (ring.waiters.length) for (const w of ring.waiters.splice(0)) w();
+    if (ring.intr !== undefined) queueRingIntr(ring);
     return true;
   }
 }

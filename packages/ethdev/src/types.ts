@@ -7,7 +7,7 @@ export interface EthConf {
   readonly lsc?: boolean;
   /** Ask for removal events (the port emits `rmv`). */
   readonly rmv?: boolean;
-  /** Rx queue interrupts, i.e. `rxQueueWait()` support. */
+  /** Rx queue interrupts, i.e. `rxIntrEnable()` / `rxQueueWait()` support. */
   readonly rxqIntr?: boolean;
 }
 
@@ -68,7 +68,7 @@ export interface DevCapabilities {
   readonly lsc: boolean;
   /** Emits `rmv` events. */
   readonly rmv: boolean;
-  /** Implements `rxQueueWait`. */
+  /** Implements Rx queue interrupts (`rxIntrEnable`, `rxQueueWait`). */
   readonly rxqIntr: boolean;
 }
 
@@ -108,6 +108,9 @@ export interface EthDevEvents {
   rmv: RemovalEvent;
 }
 
+/** What an Rx queue interrupt calls: the queue that may have something to read. */
+export type RxIntrHandler = (queue: number) => void;
+
 /**
  * The driver side of a port: DPDK's eth_dev_ops plus the burst functions. The generic
  * layer (`EthDev`) validates arguments and lifecycle order before calling in here, so a
@@ -129,8 +132,16 @@ export interface EthDevOps {
    * Accepted mbufs belong to the driver; the rest stay the caller's. Never throws.
    */
   txBurst(queue: number, mbufs: Uint32Array, n: number, first: number): number;
-  /** Resolve true when the queue has something to read, false on timeout. */
-  rxQueueWait?(queue: number, timeoutMs: number): Promise<boolean>;
+  /**
+   * Arm Rx queue `queue`'s interrupt (rte_eth_dev_rx_intr_enable): call `handler(queue)` once,
+   * from the event loop, when the queue may have something to read — then the interrupt is
+   * disarmed until armed again. Arming an armed queue replaces the handler. Spurious calls are
+   * allowed (the caller's next rxBurst absorbs them); a lost one is not. Must not allocate
+   * per call once the queue is set up: it sits on every Rx-interrupt loop's hot path.
+   */
+  rxIntrEnable?(queue: number, handler: RxIntrHandler): void;
+  /** Disarm it (rte_eth_dev_rx_intr_disable): the pending handler, if any, is not called. */
+  rxIntrDisable?(queue: number): void;
 
   linkGet(): LinkStatus;
   macAddrGet(): EtherAddr;

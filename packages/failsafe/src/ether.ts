@@ -108,7 +108,6 @@ export function teardown(priv: FsPriv, sub: SubDevice): void {
   sub.offLsc?.();
   sub.offRmv = undefined;
   sub.offLsc = undefined;
-  sub.rxWaits = [];
   sub.dev = undefined;
   sub.state = SubState.UNDEFINED;
   sub.linkUp = false;
@@ -197,7 +196,6 @@ function queuesComplete(priv: FsPriv): boolean {
 function attach(priv: FsPriv, sub: SubDevice, dev: EthDev): void {
   sub.dev = dev;
   sub.state = SubState.PROBED;
-  sub.rxWaits = [];
   try {
     sub.rxqIntr = dev.infoGet().capa.rxqIntr;
   } catch {

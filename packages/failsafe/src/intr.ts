@@ -1,94 +1,96 @@
 /**
- * Rx readiness (DPDK's failsafe_intr.c, which proxies the sub-devices' Rx interrupts
- * into one event fd): `rxQueueWait` resolves as soon as ANY usable sub-device's queue is
- * readable, or when the set of sub-devices changes (a spurious wake-up the caller's
- * next rxBurst absorbs), or on timeout.
+ * Rx interrupts (DPDK's failsafe_intr.c, which proxies the sub-devices' Rx interrupts into
+ * one event fd): arming the fail-safe's queue arms that queue on every usable sub-device, all
+ * with one proxy handler, so whichever has something first wakes the application. A change
+ * of the set of sub-devices wakes it too (spuriously: its next rxBurst polls the new set and
+ * it re-arms, which arms the newcomers). Nothing here allocates per wake-up.
  */
-import type { FsPriv, QueueWatch, SubDevice } from './state.js';
+import type { RxIntrHandler } from '@netvsc/ethdev';
+import type { FsPriv } from './state.js';
 
 /**
- * How long to sleep when a usable sub-device cannot signal readiness (no `rxQueueWait`):
- * the caller polls it at this pace instead of sleeping until its timeout.
+ * How long to sleep when a usable sub-device cannot signal readiness (no Rx interrupt): the
+ * application is woken at this pace so it polls that sub-device, instead of sleeping until
+ * another one has something.
  */
 export const POLL_FALLBACK_MS = 1;
 
-type Wake = 'data' | 'idle' | 'topology' | 'timeout' | 'poll';
-
-/**
- * The sub-device's wait on `queue`: started once, with one reaction that tells whoever is
- * listening at that moment. Later calls join it, so an idle sub-device carries one wait
- * and no growing chain of reactions, however often the application waits.
- */
-function watchQueue(sub: SubDevice, queue: number): QueueWatch | undefined {
-  const dev = sub.dev;
-  if (!sub.rxqIntr || dev === undefined) return undefined;
-  const existing = sub.rxWaits[queue];
-  if (existing !== undefined) return existing;
-  let pending: Promise<boolean>;
-  try {
-    pending = dev.rxQueueWait(queue, -1);
-  } catch {
-    return undefined;
+export function rxIntrEnable(priv: FsPriv, queue: number, handler: RxIntrHandler): void {
+  if (priv.closed) return;
+  priv.rxIntr[queue] = handler;
+  priv.rxIntrEpoch[queue] = priv.rxListEpoch;
+  let needsPoll = false;
+  for (const sub of priv.rxList) {
+    const dev = sub.dev;
+    if (dev === undefined) continue;
+    if (!sub.rxqIntr) {
+      needsPoll = true;
+      continue;
+    }
+    try {
+      // false: removed; the removal wakes us through the topology change.
+      dev.rxIntrEnable(queue, priv.onSubRxIntr);
+    } catch {
+      needsPoll = true;
+    }
   }
-  const w: QueueWatch = { listeners: new Set() };
-  const settle = (ready: boolean): void => {
-    if (sub.rxWaits[queue] === w) sub.rxWaits[queue] = undefined;
-    for (const l of [...w.listeners]) l(ready);
-  };
-  pending.then(settle, () => {
-    settle(false);
-  });
-  sub.rxWaits[queue] = w;
-  return w;
+  if (needsPoll) armPollTimer(priv);
 }
 
-export async function rxQueueWait(priv: FsPriv, queue: number, timeoutMs: number): Promise<boolean> {
-  const deadline = timeoutMs < 0 ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
-  // Sub-devices whose wait ended without data during this call: polled from then on, so a
-  // driver that answers "nothing" at once cannot spin this loop on microtasks.
-  const quiet = new Set<SubDevice>();
-  for (;;) {
-    if (priv.closed) return false;
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) return false;
-    const joined: [QueueWatch, (ready: boolean) => void][] = [];
-    let wakeTopology: (() => void) | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let why: Wake;
+export function rxIntrDisable(priv: FsPriv, queue: number): void {
+  priv.rxIntr[queue] = undefined;
+  for (const sub of priv.rxList) {
     try {
-      why = await new Promise<Wake>((resolve) => {
-        let needsPoll = false;
-        for (const sub of priv.rxList) {
-          const w = quiet.has(sub) ? undefined : watchQueue(sub, queue);
-          if (w === undefined) {
-            needsPoll = true;
-            continue;
-          }
-          const listener = (ready: boolean): void => {
-            if (!ready) quiet.add(sub);
-            resolve(ready ? 'data' : 'idle');
-          };
-          w.listeners.add(listener);
-          joined.push([w, listener]);
-        }
-        wakeTopology = () => {
-          resolve('topology');
-        };
-        priv.topologyWaiters.add(wakeTopology);
-        const sleep = needsPoll ? Math.min(POLL_FALLBACK_MS, remaining) : remaining;
-        if (Number.isFinite(sleep)) {
-          timer = setTimeout(() => {
-            resolve(needsPoll && sleep < remaining ? 'poll' : 'timeout');
-          }, sleep);
-        }
-      });
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      if (wakeTopology !== undefined) priv.topologyWaiters.delete(wakeTopology);
-      for (const [w, l] of joined) w.listeners.delete(l);
+      sub.dev?.rxIntrDisable(queue);
+    } catch {
+      // a sub-device that cannot disarm just wakes us once more, spuriously
     }
-    if (why === 'data' || why === 'topology' || why === 'poll') return !priv.closed;
-    if (why === 'timeout') return false;
-    // 'idle': a sub-device's wait ended without data (its own timeout, close); wait again.
+  }
+}
+
+/** A sub-device's queue fired: wake whoever armed the fail-safe's queue. */
+export function rxIntrFire(priv: FsPriv, queue: number): void {
+  const h = priv.rxIntr[queue];
+  if (h === undefined) return;
+  priv.rxIntr[queue] = undefined;
+  h(queue);
+}
+
+/** Wake every armed queue (the poll fallback is due). */
+export function rxIntrFireAll(priv: FsPriv): void {
+  for (let q = 0; q < priv.rxIntr.length; q++) rxIntrFire(priv, q);
+}
+
+/**
+ * Wake every armed queue from the event loop: the set of sub-devices changes inside bursts and
+ * control calls, where calling the application back would re-enter it.
+ */
+export function rxIntrWakeSoon(priv: FsPriv): void {
+  if (priv.wakeQueued) return;
+  priv.wakeQueued = true;
+  setImmediate(() => {
+    priv.wakeQueued = false;
+    if (priv.closed) return;
+    // A queue armed since the change is armed on the new set already: no need to wake it.
+    for (let q = 0; q < priv.rxIntr.length; q++) {
+      if ((priv.rxIntrEpoch[q] ?? 0) !== priv.rxListEpoch) rxIntrFire(priv, q);
+    }
+  });
+}
+
+/** Forget armed handlers (stop, close): nothing is called. */
+export function rxIntrReset(priv: FsPriv): void {
+  priv.rxIntr.fill(undefined);
+  if (priv.pollTimer !== undefined) clearTimeout(priv.pollTimer);
+}
+
+/** One timer for the port, re-armed with refresh(): a poll-fallback wait allocates nothing. */
+function armPollTimer(priv: FsPriv): void {
+  if (priv.pollTimer === undefined) {
+    priv.pollTimer = setTimeout(() => {
+      rxIntrFireAll(priv);
+    }, POLL_FALLBACK_MS);
+  } else {
+    priv.pollTimer.refresh();
   }
 }

@@ -21,6 +21,7 @@ import {
   type EtherAddr,
   type EthDevOps,
   type LinkStatus,
+  type RxIntrHandler,
   type RxQueueConf,
   type TxQueueConf,
   type XStat,
@@ -28,7 +29,7 @@ import {
 import type { TxSwitchReason } from './events.js';
 import { FAILSAFE_DRIVER } from './args.js';
 import { bringUp, isRemovalError, portStats, refreshStats, subConf, subDeviceFailed, teardown } from './ether.js';
-import { rxQueueWait } from './intr.js';
+import { rxIntrDisable, rxIntrEnable, rxIntrReset } from './intr.js';
 import { accountTx, refreshRxList, rxBurst, switchTx, txBurst } from './rxtx.js';
 import { SubState, slotTotals, type FsPriv, type SubDevice } from './state.js';
 
@@ -98,6 +99,9 @@ export class FailsafeOps implements EthDevOps {
     s.txq = new Array<TxQueueConf | undefined>(nbTx).fill(undefined);
     priv.rxCursor = new Uint32Array(nbRx);
     priv.rxPools = new Array<undefined>(nbRx).fill(undefined);
+    rxIntrReset(priv);
+    priv.rxIntr = new Array<undefined>(nbRx).fill(undefined);
+    priv.rxIntrEpoch = new Uint32Array(nbRx);
     if (priv.target < SubState.ACTIVE) priv.target = SubState.ACTIVE;
     for (const sub of priv.subs) {
       if (sub.removal !== undefined || sub.attempting) continue;
@@ -144,6 +148,7 @@ export class FailsafeOps implements EthDevOps {
 
   stop(): void {
     const priv = this.#priv;
+    rxIntrReset(priv);
     priv.target = SubState.ACTIVE;
     // Tx off first: no burst may reach a sub-device being stopped.
     switchTx(priv, 'stop');
@@ -167,7 +172,7 @@ export class FailsafeOps implements EthDevOps {
       teardown(priv, sub);
     }
     priv.rxList = [];
-    for (const wake of [...priv.topologyWaiters]) wake();
+    rxIntrReset(priv);
   }
 
   // ---- data path ----
@@ -180,8 +185,12 @@ export class FailsafeOps implements EthDevOps {
     return txBurst(this.#priv, queue, mbufs, n, first);
   }
 
-  rxQueueWait(queue: number, timeoutMs: number): Promise<boolean> {
-    return rxQueueWait(this.#priv, queue, timeoutMs);
+  rxIntrEnable(queue: number, handler: RxIntrHandler): void {
+    rxIntrEnable(this.#priv, queue, handler);
+  }
+
+  rxIntrDisable(queue: number): void {
+    rxIntrDisable(this.#priv, queue);
   }
 
   // ---- control ----

@@ -4,6 +4,7 @@
  */
 import { LINK_DOWN, now, type LinkStatus } from '@netvsc/ethdev';
 import type { TxSwitchEvent, TxSwitchReason } from './events.js';
+import { rxIntrWakeSoon } from './intr.js';
 import { SubState, type FsPriv, type SubDevice } from './state.js';
 
 /**
@@ -156,11 +157,12 @@ export function readLink(sub: SubDevice): LinkStatus {
   return link;
 }
 
-/** Rebuild the Rx poll list when its membership changed, and wake `rxQueueWait` callers. */
+/** Rebuild the Rx poll list when its membership changed, and wake armed Rx interrupts. */
 export function refreshRxList(priv: FsPriv): void {
   const next = priv.subs.filter((s) => s.usable && !priv.closed);
   const cur = priv.rxList;
   if (next.length === cur.length && next.every((s, i) => s === cur[i])) return;
   priv.rxList = next;
-  for (const wake of [...priv.topologyWaiters]) wake();
+  priv.rxListEpoch = (priv.rxListEpoch + 1) >>> 0;
+  rxIntrWakeSoon(priv);
 }

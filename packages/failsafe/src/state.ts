@@ -12,10 +12,12 @@ import {
   type LinkStatus,
   type Mempool,
   type Registry,
+  type RxIntrHandler,
   type RxQueueConf,
   type TxQueueConf,
 } from '@netvsc/ethdev';
 import type { FailStage, FailsafeEvents, SubStateName, SubdevRemovedEvent, TxSwitchEvent } from './events.js';
+import { rxIntrFire } from './intr.js';
 import type { ExecSource, FdSource } from './source.js';
 
 /**
@@ -35,10 +37,6 @@ export type SubSource =
   | { readonly kind: 'manual' };
 
 /** A sub-device's pending Rx wait on one queue and who is listening to it (see intr.ts). */
-export interface QueueWatch {
-  readonly listeners: Set<(ready: boolean) => void>;
-}
-
 export interface PendingRemoval {
   readonly cause: SubdevRemovedEvent['cause'];
   readonly reason: string;
@@ -72,10 +70,8 @@ export class SubDevice {
   inBurst = 0;
   /** Last link state read from the device (Tx choice prefers link-up devices). */
   linkUp = false;
-  /** Whether the device implements `rxQueueWait`. */
+  /** Whether the device implements Rx interrupts. */
   rxqIntr = false;
-  /** One outstanding `rxQueueWait` per queue, shared by every waiter instead of piling up. */
-  rxWaits: (QueueWatch | undefined)[] = [];
   offRmv: (() => void) | undefined;
   offLsc: (() => void) | undefined;
 
@@ -167,8 +163,20 @@ export class FsPriv {
   rxCursor = new Uint32Array(0);
   /** Per Rx queue: the pool, to stamp the fail-safe's port id on received mbufs. */
   rxPools: (Mempool | undefined)[] = [];
-  /** Woken whenever rxList changes, so `rxQueueWait` re-evaluates what to wait on. */
-  readonly topologyWaiters = new Set<() => void>();
+  /** Per Rx queue: the handler the fail-safe's queue is armed with (ethdev's dispatcher). */
+  rxIntr: (RxIntrHandler | undefined)[] = [];
+  /** What every sub-device's queue is armed with: made once, so arming allocates nothing. */
+  readonly onSubRxIntr: RxIntrHandler = (queue) => {
+    rxIntrFire(this, queue);
+  };
+  /** Wakes armed queues when a usable sub-device cannot signal Rx (see intr.ts). */
+  pollTimer: NodeJS.Timeout | undefined;
+  /** Bumped whenever rxList changes. */
+  rxListEpoch = 0;
+  /** Per Rx queue: rxListEpoch when it was armed. */
+  rxIntrEpoch = new Uint32Array(0);
+  /** A topology wake-up of the armed queues is scheduled. */
+  wakeQueued = false;
 
   // Tx switch bookkeeping
   txSince = 0;

@@ -1,77 +1,36 @@
-import { FdWatch } from '@netvsc/ethdev';
-
-interface Waiter {
-  readonly resolve: (ready: boolean) => void;
-  readonly timer: NodeJS.Timeout | undefined;
-}
-
-interface QueueWait {
-  readonly watch: FdWatch;
-  readonly waiters: Set<Waiter>;
-}
+import { FdRxIntr, type RxIntrHandler } from '@netvsc/ethdev';
 
 /**
- * Rx interrupt mode (DPDK's tap_intr.c, which arms an eventfd per queue): `wait()` resolves
- * when the queue's fd becomes readable, through one event-loop watch per queue that is
- * stopped whenever nobody waits, so an idle port costs nothing.
+ * Rx interrupt mode (DPDK's tap_intr.c, which arms an eventfd per queue): one event-loop
+ * watch per queue fd (ethdev's FdRxIntr), made on first use and kept until the queue is
+ * released. It stops by itself when it fires with nobody armed, so an idle port costs nothing.
  */
 export class RxInterrupts {
-  readonly #queues = new Map<number, QueueWait>();
+  readonly #queues: (FdRxIntr | undefined)[] = [];
 
-  wait(queue: number, fd: number, timeoutMs: number): Promise<boolean> {
-    let q = this.#queues.get(queue);
-    if (q?.watch.fd !== fd) {
-      if (q) this.#cancel(queue, q);
-      q = { watch: new FdWatch(fd), waiters: new Set() };
-      this.#queues.set(queue, q);
+  enable(queue: number, fd: number, handler: RxIntrHandler): void {
+    let q = this.#queues[queue];
+    if (q?.fd !== fd) {
+      q?.close();
+      q = new FdRxIntr(fd, queue);
+      this.#queues[queue] = q;
     }
-    const entry = q;
-    return new Promise<boolean>((resolve) => {
-      const waiter: Waiter = {
-        resolve,
-        timer:
-          timeoutMs >= 0
-            ? setTimeout(() => {
-                entry.waiters.delete(waiter);
-                if (entry.waiters.size === 0) entry.watch.stop();
-                resolve(false);
-              }, timeoutMs)
-            : undefined,
-      };
-      const first = entry.waiters.size === 0;
-      entry.waiters.add(waiter);
-      if (first) {
-        entry.watch.start(() => {
-          this.#wake(entry, true);
-        });
-      }
-    });
+    q.enable(handler);
   }
 
-  /** Wake every waiter of `queue` with false (queue released) and drop its watch. */
+  disable(queue: number): void {
+    this.#queues[queue]?.disable();
+  }
+
+  /** Drop `queue`'s watch; call before closing its fd. */
   release(queue: number): void {
-    const q = this.#queues.get(queue);
-    if (q) this.#cancel(queue, q);
+    this.#queues[queue]?.close();
+    this.#queues[queue] = undefined;
   }
 
-  /** Wake everybody with false and drop every watch; call before closing the fds. */
+  /** Drop every watch; call before closing the fds. */
   close(): void {
-    for (const [queue, q] of [...this.#queues]) this.#cancel(queue, q);
-  }
-
-  #wake(q: QueueWait, ready: boolean): void {
-    q.watch.stop();
-    const waiters = [...q.waiters];
-    q.waiters.clear();
-    for (const w of waiters) {
-      if (w.timer) clearTimeout(w.timer);
-      w.resolve(ready);
-    }
-  }
-
-  #cancel(queue: number, q: QueueWait): void {
-    this.#wake(q, false);
-    q.watch.close();
-    this.#queues.delete(queue);
+    for (const q of this.#queues) q?.close();
+    this.#queues.length = 0;
   }
 }

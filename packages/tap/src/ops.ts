@@ -14,6 +14,7 @@ import {
   type EthStats,
   type EtherAddr,
   type LinkStatus,
+  type RxIntrHandler,
   type RxQueueConf,
   type TxQueueConf,
   type XStat,
@@ -390,10 +391,13 @@ export class TapPmd implements EthDevOps {
     return this.#rxtx.txBurst(queue, mbufs, n, first);
   }
 
-  rxQueueWait(queue: number, timeoutMs: number): Promise<boolean> {
+  rxIntrEnable(queue: number, handler: RxIntrHandler): void {
     const q = this.#rxtx.queues[queue];
-    if (q === undefined) return Promise.resolve(false);
-    return this.#intr.wait(queue, q.fd, timeoutMs);
+    if (q !== undefined && !this.#closed) this.#intr.enable(queue, q.fd, handler);
+  }
+
+  rxIntrDisable(queue: number): void {
+    this.#intr.disable(queue);
   }
 
   // ---- control ----

@@ -3,6 +3,7 @@ import {
   ErrnoError,
   etherAddrBytes,
   EthDev,
+  FdRxIntr,
   InvalidArgumentError,
   NoDeviceError,
   QueueStats,
@@ -14,6 +15,7 @@ import {
   type EtherAddr,
   type LinkStatus,
   type Mempool,
+  type RxIntrHandler,
   type RxQueueConf,
   type TxQueueConf,
   type XStat,
@@ -21,7 +23,7 @@ import {
 import type { Link, RtNetlink } from '@netvsc/netlink';
 import type { FanoutMode, PmdConfig } from './args.js';
 import { OwnRx, ownRxNative, type OwnRxNative, type TcOps } from './bpf.js';
-import { LinkWatch, RxIntr, type LinkWatchHandlers } from './intr.js';
+import { LinkWatch, type LinkWatchHandlers } from './intr.js';
 import { addressOf, mapShared, unmap, type Mapping } from './native/mman.js';
 import { ifIndexToName, linkSpeed } from './native/netif.js';
 import {
@@ -125,7 +127,7 @@ interface QueuePair {
   readonly mapping: Mapping | undefined;
   readonly rx: RxQueue | undefined;
   readonly tx: TxQueue | undefined;
-  readonly intr: RxIntr | undefined;
+  readonly intr: FdRxIntr | undefined;
 }
 
 /** What probe resolved: the netdev the port drives. */
@@ -319,10 +321,12 @@ export class AfPacketPort implements EthDevOps {
     return tx === undefined ? 0 : tx.burst(mbufs, n, first);
   }
 
-  rxQueueWait(queue: number, timeoutMs: number): Promise<boolean> {
-    const intr = this.#pairs[queue]?.intr;
-    if (this.#dead || intr === undefined) return Promise.resolve(false);
-    return intr.wait(timeoutMs);
+  rxIntrEnable(queue: number, handler: RxIntrHandler): void {
+    if (!this.#dead) this.#pairs[queue]?.intr?.enable(handler);
+  }
+
+  rxIntrDisable(queue: number): void {
+    this.#pairs[queue]?.intr?.disable();
   }
 
   // ---- control ----
@@ -449,15 +453,11 @@ export class AfPacketPort implements EthDevOps {
           this.#onTxError(queue, errno);
         });
       }
-      const rxq = rx;
-      const intr = rxq
-        ? new RxIntr(
-            fd,
-            () => !this.#dead && rxq.ready(),
-            () => {
-              this.#onQueueWake(fd);
-            },
-          )
+      // A socket error (POLLERR) may be the device going away: checked soon, outside the burst.
+      const intr = rx
+        ? new FdRxIntr(fd, q, () => {
+            this.#scheduleCheck();
+          })
         : undefined;
       return { fd, mapping, rx, tx, intr };
     } catch (e) {
@@ -568,11 +568,6 @@ export class AfPacketPort implements EthDevOps {
     }
   }
 
-  #onQueueWake(fd: number): void {
-    if (this.#dead) return;
-    if ((this.#sockets.pollNow(fd, 0) & POLLERR) !== 0) this.#scheduleCheck();
-  }
-
   /** Run the removal check soon, once, outside the burst that noticed something. */
   #scheduleCheck(): void {
     if (this.#checkQueued || this.#dead) return;
@@ -621,7 +616,8 @@ export class AfPacketPort implements EthDevOps {
     this.#dead = true;
     this.#rx = [];
     this.#tx = [];
-    for (const p of this.#pairs) p.intr?.wakeAll();
+    // Pending waits end when the removal is reported (EthDev settles them); nothing arrives before.
+    for (const p of this.#pairs) p.intr?.disable();
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     // The filter went with the device; do not try to delete it from a reused ifindex later.

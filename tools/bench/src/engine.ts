@@ -53,6 +53,8 @@ export class Engine {
   #extra: EthDev[] = [];
   #running = false;
   #loop: Promise<void> | undefined;
+  /** Ends a sleeping Rx-interrupt loop (nothing would wake it otherwise). */
+  #stopRx: (() => void) | undefined;
   readonly #out = new Uint32Array(BURST);
   readonly #ids = new Uint32Array(BURST);
   // Counters (cumulative).
@@ -137,6 +139,7 @@ export class Engine {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopRx?.();
     await this.#loop;
     this.#loop = undefined;
   }
@@ -150,29 +153,51 @@ export class Engine {
     });
   }
 
-  /** Receive and free, in Rx-interrupt mode by default. */
+  /**
+   * Receive and free, in Rx-interrupt mode by default: drain, arm the queue's interrupt
+   * (rxIntrEnable), return to the event loop; the same two functions serve every wake-up, so
+   * the loop allocates nothing per wake-up (rxQueueWait would make a promise each time).
+   */
   startRx(a: RxArgs): void {
     const { port, pool } = this.#need();
     this.#track = a.track === true;
     const spin = a.spin === true;
-    this.#begin(async () => {
-      const out = this.#out;
-      while (this.#running) {
-        let bursts = 0;
-        for (;;) {
-          const n = port.rxBurst(0, out, BURST);
-          if (n === 0) break;
-          this.#account(out, n, pool);
-          if (++bursts >= BURSTS_PER_YIELD) break;
-        }
-        if (bursts >= BURSTS_PER_YIELD || spin) {
-          await immediate();
-          continue;
-        }
-        this.rxWakeups++;
-        await port.rxQueueWait(0, 100);
-      }
-    });
+    this.#begin(
+      () =>
+        new Promise<void>((done) => {
+          const out = this.#out;
+          let finished = false;
+          const finish = (): void => {
+            if (finished) return;
+            finished = true;
+            this.#stopRx = undefined;
+            if (port.started) port.rxIntrDisable(0);
+            done();
+          };
+          const serve = (): void => {
+            if (!this.#running || !port.started) {
+              finish();
+              return;
+            }
+            let bursts = 0;
+            for (;;) {
+              const n = port.rxBurst(0, out, BURST);
+              if (n === 0) break;
+              this.#account(out, n, pool);
+              if (++bursts >= BURSTS_PER_YIELD) break;
+            }
+            if (bursts >= BURSTS_PER_YIELD || spin) {
+              setImmediate(serve);
+              return;
+            }
+            this.rxWakeups++;
+            // false: the device is gone and nothing will wake us; look again now and then.
+            if (!port.rxIntrEnable(0, serve)) setTimeout(serve, 100);
+          };
+          this.#stopRx = finish;
+          serve();
+        }),
+    );
   }
 
   #account(out: Uint32Array, n: number, pool: Mempool): void {

@@ -24,6 +24,8 @@ function assertPollable(fd: number): void {
 
 type Handle = ReturnType<typeof koffi.node.poll>;
 
+const READABLE = { readable: true } as const;
+
 /**
  * Watches with a live handle. A koffi poll handle still open when Node tears the
  * environment down gets its callback run during cleanup, where JS can no longer run, and
@@ -46,9 +48,21 @@ export class FdWatch {
   #handle: Handle | undefined;
   #callback: ((error: boolean) => void) | undefined;
   #active = false;
+  /** The native callback, made once: a watch restarted on every Rx wake-up must not allocate. */
+  readonly #native: (status: unknown, ev: { readable?: boolean; disconnect?: boolean } | undefined) => void;
+  readonly #rearm: () => void;
 
   constructor(fd: number) {
     this.fd = fd;
+    // Two declared parameters, not a rest array: that array would be allocated on every event.
+    this.#native = (status: unknown, ev: { readable?: boolean; disconnect?: boolean } | undefined): void => {
+      const error = status !== 0;
+      if (ev?.readable || ev?.disconnect || error) this.#callback?.(error);
+      if (error) setImmediate(this.#rearm);
+    };
+    this.#rearm = () => {
+      if (this.#active && this.#handle) this.#handle.start(READABLE, this.#native as never);
+    };
   }
 
   /**
@@ -60,21 +74,10 @@ export class FdWatch {
   start(onReadable: (error: boolean) => void): void {
     this.#callback = onReadable;
     this.#active = true;
-    const cb = (...args: unknown[]): void => {
-      const status = args[0];
-      const ev = args[1] as { readable?: boolean; disconnect?: boolean } | undefined;
-      const error = status !== 0;
-      if (ev?.readable || ev?.disconnect || error) this.#callback?.(error);
-      if (error) {
-        setImmediate(() => {
-          if (this.#active && this.#handle) this.#handle.start({ readable: true }, cb as never);
-        });
-      }
-    };
-    if (this.#handle) this.#handle.start({ readable: true }, cb as never);
+    if (this.#handle) this.#handle.start(READABLE, this.#native as never);
     else {
       assertPollable(this.fd);
-      this.#handle = koffi.node.poll(this.fd, { readable: true }, cb as never);
+      this.#handle = koffi.node.poll(this.fd, READABLE, this.#native as never);
     }
     live.add(this);
     if (!exitHook) {

@@ -194,11 +194,70 @@ describe('bursts', () => {
   it('rxQueueWait is refused on drivers without Rx interrupts', async () => {
     const { dev } = ring('b4');
     const plain = new EthDev('plain0', 'net_plain', {
-      ...Object.fromEntries(Object.getOwnPropertyNames(RingPmd.prototype).filter((k) => k !== 'rxQueueWait').map((k) => [k, () => undefined])),
+      ...Object.fromEntries(Object.getOwnPropertyNames(RingPmd.prototype).filter((k) => k !== 'rxIntrEnable' && k !== 'rxIntrDisable').map((k) => [k, () => undefined])),
       infoGet: () => dev.infoGet(),
     } as never);
     devs.push(plain);
     await expect(plain.rxQueueWait(0)).rejects.toBeInstanceOf(NotSupportedError);
+    plain.configure(1, 1);
+    plain.rxQueueSetup(0, { mempool: new Mempool({ size: 4 }) });
+    plain.txQueueSetup(0, { mempool: new Mempool({ size: 4 }) });
+    plain.start();
+    expect(() => plain.rxIntrEnable(0, () => undefined)).toThrow(NotSupportedError);
+  });
+
+  it('rxIntrEnable calls back once per arming, never inside the burst that brought the data', async () => {
+    const r = ring('b5');
+    const pool = new Mempool({ size: 8 });
+    setup(r.dev, pool);
+    expect(() => r.dev.rxIntrEnable(0, () => undefined)).toThrow(/started port/);
+    r.dev.start();
+    expect(() => r.dev.rxIntrEnable(1, () => undefined)).toThrow(/Rx queue id 1 is out of range; accepted: 0..0/);
+    const woke: number[] = [];
+    const onRx = (q: number): void => {
+      woke.push(q);
+    };
+    expect(r.dev.rxIntrEnable(0, onRx)).toBe(true);
+    r.inject(0, [1]);
+    expect(woke).toEqual([]);
+    await new Promise((res) => setImmediate(res));
+    expect(woke).toEqual([0]);
+    r.inject(0, [2]);
+    await new Promise((res) => setTimeout(res, 10));
+    expect(woke).toEqual([0]); // one-shot
+    r.dev.rxIntrEnable(0, onRx); // data already waiting: called from the loop
+    await new Promise((res) => setImmediate(res));
+    expect(woke).toEqual([0, 0]);
+    r.dev.rxIntrEnable(0, onRx);
+    r.dev.rxIntrDisable(0);
+    await new Promise((res) => setTimeout(res, 10));
+    expect(woke).toHaveLength(2);
+    const out = new Uint32Array(8);
+    pool.freeBulk(out, r.dev.rxBurst(0, out, 8));
+  });
+
+  it('pending waits end with false when the port stops or the device is removed', async () => {
+    const r = ring('b6');
+    setup(r.dev, new Mempool({ size: 8 }));
+    r.dev.start();
+    let called = false;
+    r.dev.rxIntrEnable(0, () => {
+      called = true;
+    });
+    const waiting = r.dev.rxQueueWait(0);
+    r.dev.stop();
+    expect(await waiting).toBe(false);
+    r.dev.start();
+    r.inject(0, [1]);
+    await new Promise((res) => setTimeout(res, 10));
+    expect(called).toBe(false); // stop forgot the armed handler
+    const out = new Uint32Array(8);
+    r.dev.rxBurst(0, out, 8);
+    const gone = r.dev.rxQueueWait(0);
+    r.remove('pulled');
+    expect(await gone).toBe(false);
+    expect(r.dev.rxIntrEnable(0, () => undefined)).toBe(false);
+    expect(await r.dev.rxQueueWait(0)).toBe(false);
   });
 });
 

@@ -177,20 +177,62 @@ describe('Rx readiness: rxQueueWait', () => {
     drain(fs, mp, 2);
   });
 
-  it('times out with false when all are idle, without piling up waiters on idle sub-devices', async () => {
+  it('times out with false when all are idle, and arms each sub-device once per wait', async () => {
     const a = ringName();
     const fs = await make(`net_failsafe_w2,dev(${a})`);
     bringUpPort(fs, pool());
     const r = ring(a);
-    const orig = r.rxQueueWait.bind(r);
+    const orig = r.rxIntrEnable.bind(r);
     let calls = 0;
-    r.rxQueueWait = (q, t) => {
+    r.rxIntrEnable = (q, h) => {
       calls++;
-      return orig(q, t);
+      orig(q, h);
     };
     for (let i = 0; i < 5; i++) expect(await fs.rxQueueWait(0, 1)).toBe(false);
-    // One outstanding wait on the ring, reused by every call.
-    expect(calls).toBe(1);
+    expect(calls).toBe(5);
+  });
+
+  it('rxIntrEnable calls back once per arming, from the event loop, and not after rxIntrDisable', async () => {
+    const a = ringName();
+    const b = ringName();
+    const fs = await make(`net_failsafe_w5,dev(${a}),dev(${b})`);
+    const mp = pool();
+    bringUpPort(fs, mp);
+    const woke: number[] = [];
+    const onRx = (q: number): void => {
+      woke.push(q);
+    };
+    expect(fs.rxIntrEnable(0, onRx)).toBe(true);
+    ring(b).inject(0, frame(1));
+    expect(woke).toEqual([]); // never inside the injecting call
+    await until(() => woke.length === 1, 'first wake-up');
+    ring(a).inject(0, frame(2));
+    await new Promise((res) => setTimeout(res, 20));
+    expect(woke).toEqual([0]); // one-shot: not re-armed, not called again
+    expect(fs.rxIntrEnable(0, onRx)).toBe(true);
+    await until(() => woke.length === 2, 'wake-up for data already waiting');
+    drain(fs, mp, 2);
+    fs.rxIntrEnable(0, onRx);
+    fs.rxIntrDisable(0);
+    ring(a).inject(0, frame(3));
+    await new Promise((res) => setTimeout(res, 20));
+    expect(woke).toHaveLength(2);
+    drain(fs, mp, 1);
+  });
+
+  it('a sub-device leaving wakes an armed queue, after the call that removed it returned', async () => {
+    const a = ringName();
+    const b = ringName();
+    const fs = await make(`net_failsafe_w6,dev(${a}),dev(${b})`);
+    bringUpPort(fs, pool());
+    let woke = 0;
+    fs.rxIntrEnable(0, () => {
+      woke++;
+    });
+    ring(a).remove('pulled');
+    fs.rxBurst(0, new Uint32Array(4), 4); // the removal is handled between bursts
+    expect(woke).toBe(0);
+    await until(() => woke === 1, 'topology wake-up');
   });
 
   it('wakes when a sub-device arrives', async () => {

@@ -166,10 +166,10 @@ describe('link status', () => {
 describe('Rx readiness with a sub-device that cannot signal it', () => {
   it('falls back to short polls so data on that sub-device still wakes the waiter', async () => {
     const r = new RingPmd({ name: ringName('noirq') });
-    // Same device, without rxQueueWait and advertising no Rx interrupt.
+    // Same device, without Rx interrupts and advertising none.
     const ops = new Proxy(r, {
       get(t, k) {
-        if (k === 'rxQueueWait') return undefined;
+        if (k === 'rxIntrEnable' || k === 'rxIntrDisable') return undefined;
         if (k === 'infoGet') return () => ({ ...t.infoGet(), capa: { lsc: true, rmv: true, rxqIntr: false } });
         const v: unknown = Reflect.get(t, k);
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;

@@ -14,12 +14,12 @@ function err(fn: () => unknown): { code: string; message: string } {
 }
 
 describe('net_af_packet devargs (vdev form)', () => {
-  it('takes DPDK defaults: qpairs 1, 4096/2048/512, qdisc_bypass on, hash fanout, own_rx off', () => {
+  it('takes DPDK defaults but 64 KiB blocks: qpairs 1, 65536/2048/512, qdisc_bypass on, hash fanout, own_rx off', () => {
     const c = parse('net_af_packet0,iface=eth1');
     expect(c.iface).toBe('eth1');
     expect(c.pciAddr).toBeUndefined();
     expect(c.qpairs).toBe(1);
-    expect(c.geometry).toMatchObject({ blockSize: 4096, frameSize: 2048, frameNr: 512, blockNr: 256, retireTovMs: 1 });
+    expect(c.geometry).toMatchObject({ blockSize: 65536, frameSize: 2048, frameNr: 512, blockNr: 16, retireTovMs: 1 });
     expect(c.qdiscBypass).toBe(true);
     expect(c.fanoutMode).toBe('hash');
     expect(c.ownRx).toBe(false);
@@ -70,9 +70,9 @@ describe('net_af_packet devargs (vdev form)', () => {
   it('checks the ring geometry as the kernel will, saying what would work', () => {
     expect(err(() => parse('net_af_packet0,iface=x,blocksz=5000')).message).toMatch(/blocksz=5000 must be a multiple of the page size 4096 \(e.g. 8192\)/);
     expect(err(() => parse('net_af_packet0,iface=x,framesz=2040')).message).toMatch(/framesz=2040 must be a multiple of 16 \(e.g. 2048\)/);
-    expect(err(() => parse('net_af_packet0,iface=x,framesz=8192')).message).toMatch(/framesz=8192 is larger than blocksz=4096/);
+    expect(err(() => parse('net_af_packet0,iface=x,framesz=131072')).message).toMatch(/framesz=131072 is larger than blocksz=65536/);
     expect(err(() => parse('net_af_packet0,iface=x,framesz=32')).message).toMatch(/framesz=32 is too small; accepted: 80\.\.blocksz/);
-    expect(err(() => parse('net_af_packet0,iface=x,framecnt=513')).message).toMatch(/framecnt=513 is not a whole number of blocks of 2 frames.*use 512 or 514/);
+    expect(err(() => parse('net_af_packet0,iface=x,framecnt=513')).message).toMatch(/framecnt=513 is not a whole number of blocks of 32 frames.*use 512 or 544/);
     expect(err(() => parse('net_af_packet0,iface=x,blocksz=16384,framecnt=3')).message).toMatch(/framecnt=3 fills no block of 8 frames/);
   });
 

@@ -78,9 +78,9 @@ describe('AfPacketPort lifecycle', () => {
       expect(log).toContain(`${fd} PACKET_VERSION=2`);
       expect(log).toContain(`${fd} PACKET_QDISC_BYPASS=1`);
       expect(log).toContain(`${fd} PACKET_IGNORE_OUTGOING=1`);
-      expect(log).toContain(`${fd} RX_RING 4096x256 2048x512 tov=1`);
+      expect(log).toContain(`${fd} RX_RING 65536x16 2048x512 tov=1`);
       expect(log).toContain(`${fd} bind 9 proto 3`);
-      expect(h.sockets.maps.get(fd)!.length).toBe(4096 * 256);
+      expect(h.sockets.maps.get(fd)!.length).toBe(65536 * 16);
     }
     // The first socket creates the group (hash | DEFRAG | ROLLOVER | UNIQUEID | IGNORE_OUTGOING), the second joins it by id.
     expect(log).toContain(`${q0} fanout 0x${(((0x8000 | 0x1000 | 0x2000 | 0x4000) << 16) >>> 0).toString(16)}`);
@@ -246,7 +246,7 @@ describe('AfPacketPort control ops', () => {
   });
 
   it('MTU and MAC go through rtnetlink; the MTU is bounded by the ring geometry', () => {
-    const h = open('net_af_packet0,iface=vf0');
+    const h = open('net_af_packet0,iface=vf0,blocksz=4096');
     h.dev.setMtu(1400);
     expect(h.dev.getMtu()).toBe(1400);
     h.dev.defaultMacAddrSet('02:00:00:00:00:01');
