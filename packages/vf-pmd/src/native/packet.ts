@@ -139,6 +139,27 @@ export function closeFd(fd: number): void {
   check(closeFn(fd), 'close');
 }
 
+const closeAsync = (closeFn as unknown as { async: (fd: number, cb: (err: unknown, res: number) => void) => void }).async;
+let closing = 0;
+
+/**
+ * close() on the libuv thread pool. Closing a packet socket waits for an RCU grace period
+ * (synchronize_net in packet_release, once more with a ring): 8-35 ms measured here, too long
+ * to block the event loop while the application is failing over. The fd stays allocated until
+ * the close completes; an error then (EIO at worst) has nobody left to report to.
+ */
+export function closeFdLater(fd: number): void {
+  closing++;
+  closeAsync(fd, () => {
+    closing--;
+  });
+}
+
+/** Closes started by closeFdLater and not finished yet. */
+export function pendingCloses(): number {
+  return closing;
+}
+
 export function setPacketInt(fd: number, opt: number, value: number, name: string): void {
   check(setsockoptInt(fd, SOL_PACKET, opt, [value], SIZEOF_INT), `setsockopt(SOL_PACKET, ${name}=${value})`);
 }

@@ -263,7 +263,9 @@ describe.skipIf(!integrationGate('@netvsc/vf-pmd'))('VF PMD in the simulated gue
     expect(dev.removed).toBe(true);
     expect(pool.inUse()).toBe(0);
     dev.close();
+    // A removed device's sockets close on the thread pool (ops.test.ts pins which way): wait for them.
     open.splice(open.indexOf(dev), 1);
+    for (let i = 0; i < 200 && fdCount() !== fdsBefore; i++) await new Promise((r) => setTimeout(r, 10));
     expect(fdCount()).toBe(fdsBefore);
 
     // The address resolves to nothing now, and says so.

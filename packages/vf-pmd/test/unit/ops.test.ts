@@ -179,6 +179,15 @@ describe('AfPacketPort removal', () => {
     h.dev.close();
     expect(h.sockets.open_.size).toBe(0);
     expect(h.sockets.mapped.size).toBe(0);
+    // A removed device's sockets close off the event loop (RCU waits); a live one's at once.
+    expect(h.sockets.log.filter((l) => l.endsWith('close later'))).toHaveLength(2);
+  });
+
+  it('a port closed while its device is present closes its sockets synchronously', () => {
+    const h = open('net_af_packet0,iface=vf0');
+    h.dev.close();
+    expect(h.sockets.open_.size).toBe(0);
+    expect(h.sockets.log.filter((l) => l.endsWith('close later'))).toEqual([]);
   });
 
   it('RTM_DELLINK from the link watch removes the port', async () => {

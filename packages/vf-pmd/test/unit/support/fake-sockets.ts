@@ -31,6 +31,11 @@ export class FakeSockets implements SocketLayer {
   close(fd: number): void {
     if (!this.open_.delete(fd)) throw new Error(`close of fd ${fd} that is not open`);
   }
+  /** Closed at once here; the log says which way it went. */
+  closeLater(fd: number): void {
+    this.log.push(`${fd} close later`);
+    this.close(fd);
+  }
   setInt(fd: number, _opt: number, value: number, name: string): void {
     this.log.push(`${fd} ${name}=${value}`);
   }
