@@ -393,7 +393,7 @@ export class TapPmd implements EthDevOps {
 
   rxIntrEnable(queue: number, handler: RxIntrHandler): void {
     const q = this.#rxtx.queues[queue];
-    if (q !== undefined && !this.#closed) this.#intr.enable(queue, q.fd, handler);
+    if (q !== undefined && !this.#closed) this.#intr.enable(queue, q, handler);
   }
 
   rxIntrDisable(queue: number): void {

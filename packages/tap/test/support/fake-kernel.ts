@@ -358,7 +358,11 @@ export class FakeKernel implements TapControl, TunNative {
     return base;
   }
 
+  /** readv calls made, empty ones included. */
+  reads = 0;
+
   readv(fd: number, iov: Uint8Array, iovcnt: number): number {
+    this.reads++;
     const f = this.fds.get(fd);
     if (!f) return this.#err('EBADF');
     if (f.link === null) return this.#err('EBADFD');

@@ -1,6 +1,6 @@
 import { Mempool, type EtherAddr } from '@netvsc/ethdev';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TapQueue, TapRxTx } from '../../src/rxtx.js';
+import { RX_IDLE_SKIP_MAX, TapQueue, TapRxTx } from '../../src/rxtx.js';
 import { FakeKernel } from '../support/fake-kernel.js';
 
 const MAC = '02:00:00:00:00:01' as EtherAddr;
@@ -62,7 +62,28 @@ describe('Rx burst', () => {
     io.running = false;
     expect(io.rxBurst(0, out, 32)).toBe(0);
     io.running = true;
+    expect(io.rxBurst(0, out, 32)).toBe(0); // the one poll skipped after an empty read
     expect(io.rxBurst(0, out, 32)).toBe(1);
+  });
+
+  it('after an empty read skips 1, 2, 4 ... up to RX_IDLE_SKIP_MAX polls without a system call', () => {
+    const reads = (polls: number): number => {
+      const r0 = k.reads;
+      for (let i = 0; i < polls; i++) expect(io.rxBurst(0, out, 32)).toBe(0);
+      return k.reads - r0;
+    };
+    // Runs of 1 read + 1, 2, 4, 8, 16, 32, 32 skips: 7 reads in 7 + 95 polls.
+    expect(reads(7 + 1 + 2 + 4 + 8 + 16 + 32 + 32)).toBe(7);
+    expect(reads(1000)).toBeLessThanOrEqual(Math.ceil(1000 / (RX_IDLE_SKIP_MAX + 1)) + 1);
+    // A wake-up (the fd's Rx interrupt fired) reads at the next poll, and frames end the run.
+    k.deliver(fd, frame(OURS));
+    k.deliver(fd, frame(OURS));
+    io.queues[0]!.rxWake();
+    expect(io.rxBurst(0, out, 1)).toBe(1);
+    pool.freeBulk(out, 1);
+    expect(io.rxBurst(0, out, 1)).toBe(1);
+    expect(reads(2)).toBe(1); // empty again: one read, then one skip
+    pool.freeBulk(out, 1);
   });
 
   it('stops at max and leaves the rest queued', () => {
