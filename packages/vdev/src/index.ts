@@ -21,6 +21,7 @@ export {
   DEFAULT_SCAN_INTERVAL_MS,
   DEFAULT_VF_PMD,
   VF_BLOCK_SIZE,
+  VF_FRAME_COUNT,
   VF_PMD_EXPORT,
   type AttachOptions,
   type AttachPlan,
