@@ -50,6 +50,15 @@ async function main(): Promise<number> {
   const log = (line: string): void => {
     process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   };
+  // Interrupted: exit through process.exit, so the exit hooks run (the simulator's synchronous
+  // teardown, SIGKILL to every child, DPDK's runtime directories): a signal's default action
+  // would leave namespaces, veths and processes behind.
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(sig, () => {
+      log(`${sig}: tearing everything down`);
+      process.exit(code);
+    });
+  }
   const result = await runBench(opts, { log });
   const path = writeResult(opts.out, result);
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderResult(result)}\nresult: ${path}\n`);

@@ -213,65 +213,74 @@ function boundNotes(samples: readonly RxSample[], spins: boolean): string[] {
   return notes;
 }
 
+/**
+ * Repetitions run round by round: every subject once per round (opened, measured at every size,
+ * closed), so repetition i of two subjects are minutes apart at most, not a whole phase. A ratio
+ * pairs samples by repetition, and this shared VM's speed drifts over minutes: interleaving keeps
+ * that drift out of the ratios.
+ */
 export async function runRates(env: Env, subjects: readonly Subject[]): Promise<void> {
   const { opts } = env;
   const doRx = opts.only.includes('rx');
   const doTx = opts.only.includes('tx');
-  for (const subj of subjects) {
-    if (subj.dpdk && !env.dpdk) continue;
-    if (!(doRx && subj.rx) && !(doTx && subj.tx)) continue;
-    env.log(`${subj.name}: opening`);
-    let opened: { ep: Endpoint; undo?: () => Promise<void> };
-    try {
-      opened = await subj.open(env);
-    } catch (e) {
-      env.missing.push(`${subj.name}: could not open: ${e instanceof Error ? e.message : String(e)}`);
-      continue;
+  const active = subjects.filter((subj) => !(subj.dpdk && !env.dpdk) && ((doRx && subj.rx) || (doTx && subj.tx)));
+  const rx = new Map<string, RxSample[]>();
+  const tx = new Map<string, TxSample[]>();
+  const spins = new Map<SubjectName, boolean>();
+  const broken = new Set<SubjectName>();
+  for (let r = 0; r < opts.reps; r++) {
+    for (const subj of active) {
+      if (broken.has(subj.name)) continue;
+      env.log(`${subj.name}: opening (round ${r + 1}/${opts.reps})`);
+      let opened: { ep: Endpoint; undo?: () => Promise<void> };
+      try {
+        opened = await subj.open(env);
+      } catch (e) {
+        env.missing.push(`${subj.name}: could not open: ${e instanceof Error ? e.message : String(e)}`);
+        broken.add(subj.name);
+        continue;
+      }
+      const { ep } = opened;
+      spins.set(subj.name, ep.spins);
+      const hostIf = subj.hostIf(env);
+      try {
+        if (doRx && subj.rx) await rxRound(env, subj, ep, hostIf, rx);
+        if (doTx && subj.tx) await txRound(env, subj, ep, hostIf, tx);
+      } catch (e) {
+        env.missing.push(`${subj.name}: failed: ${e instanceof Error ? e.message : String(e)}`);
+        broken.add(subj.name);
+      } finally {
+        await ep.close().catch(() => undefined);
+        if (opened.undo) await opened.undo().catch(() => undefined);
+      }
     }
-    const { ep } = opened;
-    const hostIf = subj.hostIf(env);
-    try {
-      if (doRx && subj.rx) await rxPhase(env, subj, ep, hostIf);
-      if (doTx && subj.tx) await txPhase(env, subj, ep, hostIf);
-    } catch (e) {
-      env.missing.push(`${subj.name}: failed: ${e instanceof Error ? e.message : String(e)}`);
-    } finally {
-      await ep.close().catch(() => undefined);
-      if (opened.undo) await opened.undo().catch(() => undefined);
+  }
+  for (const subj of active) {
+    for (const size of opts.sizes) {
+      const rs = rx.get(`${subj.name}|${size}`);
+      if (rs !== undefined) rxFigures(env, subj.name, size, rs, spins.get(subj.name) ?? false);
+      const ts = tx.get(`${subj.name}|${size}`);
+      if (ts !== undefined) txFigures(env, subj.name, size, ts, spins.get(subj.name) ?? false);
     }
   }
 }
 
-async function rxPhase(env: Env, subj: Subject, ep: Endpoint, hostIf: string): Promise<void> {
+function push<T>(m: Map<string, T[]>, key: string, v: T): void {
+  const xs = m.get(key);
+  if (xs === undefined) m.set(key, [v]);
+  else xs.push(v);
+}
+
+/** One repetition of every size, receiving. */
+async function rxRound(env: Env, subj: Subject, ep: Endpoint, hostIf: string, out: Map<string, RxSample[]>): Promise<void> {
   const { opts } = env;
   await ep.startRx();
   const gen = await openGenerator(env, hostIf);
   try {
     for (const size of opts.sizes) {
-      const samples: RxSample[] = [];
-      for (let r = 0; r < opts.reps; r++) {
-        const s = await measureRx(ep, gen, size, opts.windowMs);
-        env.log(`  rx ${subj.name} ${size} B: ${s.mpps.toFixed(3)} Mpps (gen ${s.genMpps.toFixed(3)}), ${s.cpuNs.toFixed(0)} ns/pkt CPU (${s.sysNs.toFixed(0)} sys), ${s.wakeupsPerKpkt.toFixed(1)} wake-ups/kpkt, loss ${s.lossPct.toFixed(2)} %, drops ${s.drops}`);
-        samples.push(s);
-      }
-      const notes = boundNotes(samples, ep.spins);
-      const n = subj.name;
-      env.figures.push(
-        makeFigure(spec('rx', n, size, 'mpps', 'Rx rate', 'Mpps', 'higher'), col(samples, (s) => s.mpps), notes),
-        makeFigure(spec('rx', n, size, 'cpu_ns', 'Rx CPU/packet', 'ns', 'lower'), col(samples, (s) => s.cpuNs), ep.spins ? ['poll mode: spins a core'] : ['Rx-interrupt mode']),
-        makeFigure(spec('rx', n, size, 'gen_mpps', 'generator rate', 'Mpps', 'none'), col(samples, (s) => s.genMpps), [env.generatorName]),
-        makeFigure(spec('rx', n, size, 'loss_pct', 'loss (gen - rx)', '%', 'lower'), col(samples, (s) => s.lossPct)),
-        makeFigure(spec('rx', n, size, 'drops', 'receiver ring drops', 'frames', 'lower'), col(samples, (s) => s.drops)),
-      );
-      if (!ep.spins) {
-        env.figures.push(
-          makeFigure(spec('rx', n, size, 'wakeups_per_kpkt', 'Rx wake-ups', '/1000 pkt', 'lower'), col(samples, (s) => s.wakeupsPerKpkt)),
-          makeFigure({ section: 'memory', subject: n, variant: `rx${size}`, key: 'bytes_per_pkt', metric: 'heap allocated/packet', unit: 'B', better: 'lower' }, col(samples, (s) => s.bytesPerPkt)),
-        );
-      }
-      if (size === opts.sizes[opts.sizes.length - 1]) {
-        env.figures.push(makeFigure({ section: 'memory', subject: n, variant: 'rx_rates', key: 'rss_mib', metric: 'RSS after the Rx runs', unit: 'MiB', better: 'lower' }, col(samples, (s) => s.rss / 2 ** 20)));
-      }
+      const s = await measureRx(ep, gen, size, opts.windowMs);
+      env.log(`  rx ${subj.name} ${size} B: ${s.mpps.toFixed(3)} Mpps (gen ${s.genMpps.toFixed(3)}), ${s.cpuNs.toFixed(0)} ns/pkt CPU (${s.sysNs.toFixed(0)} sys), ${s.wakeupsPerKpkt.toFixed(1)} wake-ups/kpkt, loss ${s.lossPct.toFixed(2)} %, drops ${s.drops}`);
+      push(out, `${subj.name}|${size}`, s);
     }
   } finally {
     await gen.close().catch(() => undefined);
@@ -279,25 +288,44 @@ async function rxPhase(env: Env, subj: Subject, ep: Endpoint, hostIf: string): P
   }
 }
 
-async function txPhase(env: Env, subj: Subject, ep: Endpoint, hostIf: string): Promise<void> {
-  const { opts } = env;
-  for (const size of opts.sizes) {
-    const samples: TxSample[] = [];
-    for (let r = 0; r < opts.reps; r++) {
-      const s = await measureTx(env, ep, hostIf, size, opts.windowMs);
-      env.log(`  tx ${subj.name} ${size} B: ${s.mpps.toFixed(3)} Mpps delivered (${s.acceptedMpps.toFixed(3)} accepted), ${s.cpuNs.toFixed(0)} ns/pkt CPU`);
-      samples.push(s);
-    }
-    const n = subj.name;
-    const notes = ep.spins ? ['poll mode: spins a core'] : [];
+function rxFigures(env: Env, n: SubjectName, size: number, samples: readonly RxSample[], spins: boolean): void {
+  const notes = boundNotes(samples, spins);
+  env.figures.push(
+    makeFigure(spec('rx', n, size, 'mpps', 'Rx rate', 'Mpps', 'higher'), col(samples, (s) => s.mpps), notes),
+    makeFigure(spec('rx', n, size, 'cpu_ns', 'Rx CPU/packet', 'ns', 'lower'), col(samples, (s) => s.cpuNs), spins ? ['poll mode: spins a core'] : ['Rx-interrupt mode']),
+    makeFigure(spec('rx', n, size, 'gen_mpps', 'generator rate', 'Mpps', 'none'), col(samples, (s) => s.genMpps), [env.generatorName]),
+    makeFigure(spec('rx', n, size, 'loss_pct', 'loss (gen - rx)', '%', 'lower'), col(samples, (s) => s.lossPct)),
+    makeFigure(spec('rx', n, size, 'drops', 'receiver ring drops', 'frames', 'lower'), col(samples, (s) => s.drops)),
+  );
+  if (!spins) {
     env.figures.push(
-      makeFigure(spec('tx', n, size, 'mpps', 'Tx rate (host counted)', 'Mpps', 'higher'), col(samples, (s) => s.mpps), notes),
-      makeFigure(spec('tx', n, size, 'accepted_mpps', 'Tx accepted by the PMD', 'Mpps', 'none'), col(samples, (s) => s.acceptedMpps)),
-      makeFigure(spec('tx', n, size, 'cpu_ns', 'Tx CPU/packet', 'ns', 'lower'), col(samples, (s) => s.cpuNs), notes),
+      makeFigure(spec('rx', n, size, 'wakeups_per_kpkt', 'Rx wake-ups', '/1000 pkt', 'lower'), col(samples, (s) => s.wakeupsPerKpkt)),
+      makeFigure({ section: 'memory', subject: n, variant: `rx${size}`, key: 'bytes_per_pkt', metric: 'heap allocated/packet', unit: 'B', better: 'lower' }, col(samples, (s) => s.bytesPerPkt)),
     );
-    if (!ep.spins) {
-      env.figures.push(makeFigure({ section: 'memory', subject: n, variant: `tx${size}`, key: 'bytes_per_pkt', metric: 'heap allocated/packet', unit: 'B', better: 'lower' }, col(samples, (s) => s.bytesPerPkt)));
-    }
+  }
+  if (size === env.opts.sizes[env.opts.sizes.length - 1]) {
+    env.figures.push(makeFigure({ section: 'memory', subject: n, variant: 'rx_rates', key: 'rss_mib', metric: 'RSS after the Rx runs', unit: 'MiB', better: 'lower' }, col(samples, (s) => s.rss / 2 ** 20)));
+  }
+}
+
+/** One repetition of every size, sending. */
+async function txRound(env: Env, subj: Subject, ep: Endpoint, hostIf: string, out: Map<string, TxSample[]>): Promise<void> {
+  for (const size of env.opts.sizes) {
+    const s = await measureTx(env, ep, hostIf, size, env.opts.windowMs);
+    env.log(`  tx ${subj.name} ${size} B: ${s.mpps.toFixed(3)} Mpps delivered (${s.acceptedMpps.toFixed(3)} accepted), ${s.cpuNs.toFixed(0)} ns/pkt CPU`);
+    push(out, `${subj.name}|${size}`, s);
+  }
+}
+
+function txFigures(env: Env, n: SubjectName, size: number, samples: readonly TxSample[], spins: boolean): void {
+  const notes = spins ? ['poll mode: spins a core'] : [];
+  env.figures.push(
+    makeFigure(spec('tx', n, size, 'mpps', 'Tx rate (host counted)', 'Mpps', 'higher'), col(samples, (s) => s.mpps), notes),
+    makeFigure(spec('tx', n, size, 'accepted_mpps', 'Tx accepted by the PMD', 'Mpps', 'none'), col(samples, (s) => s.acceptedMpps)),
+    makeFigure(spec('tx', n, size, 'cpu_ns', 'Tx CPU/packet', 'ns', 'lower'), col(samples, (s) => s.cpuNs), notes),
+  );
+  if (!spins) {
+    env.figures.push(makeFigure({ section: 'memory', subject: n, variant: `tx${size}`, key: 'bytes_per_pkt', metric: 'heap allocated/packet', unit: 'B', better: 'lower' }, col(samples, (s) => s.bytesPerPkt)));
   }
 }
 

@@ -82,8 +82,8 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
   }
   figures.push(...ratioFigures(figures, opts.sizes));
   notes.push(
-    `Generator for every Rx figure: ${generatorName}, pinned to CPU 1; receivers pinned to CPU 0. Each Rx repetition: receiver mark, generator start, ${opts.windowMs} ms, generator stop, 200 ms drain, receiver mark.`,
-    'Rx CPU/packet = the receiver process\'s user + system time over the window / packets received. Our receivers sleep in rxQueueWait (Rx-interrupt mode) when a burst is empty; DPDK testpmd rxonly busy-polls a core, so its CPU/packet is a core divided by its rate. Kernel receive work the scheduler charges to the receiver (softirqs run in its context) is included.',
+    `Generator for every Rx figure: ${generatorName}, pinned to CPU 1; receivers pinned to CPU 0. Repetitions run in rounds (every subject once per round), so a ratio pairs figures taken minutes apart at most. Each Rx repetition: receiver mark, generator start, ${opts.windowMs} ms, generator stop, 200 ms drain, receiver mark.`,
+    'Rx CPU/packet = the receiver process\'s user + system time over the window / packets received. Our receivers sleep on the queue\'s Rx interrupt (rxIntrEnable) when a burst is empty; DPDK testpmd rxonly busy-polls a core, so its CPU/packet is a core divided by its rate. Kernel receive work the scheduler charges to the receiver (softirqs run in its context) is included.',
     'loss = frames the generator sent that the receiver did not count (end to end); drops = the receiver ring\'s own drops (PACKET_STATISTICS tp_drops / RX-missed).',
     'DPDK net_tap: its remote= needs tc flower, which this kernel lacks, so the bench adds the same u32 redirects (NetVSC ingress -> tap, tap ingress -> NetVSC) that our tap\'s remote= installs.',
   );

@@ -77,7 +77,12 @@ export class Testpmd {
     this.#proc = proc;
     this.label = label;
     this.prefix = prefix;
-    this.#unregister = registerCleanup({ kill: () => proc.kill('SIGKILL') });
+    this.#unregister = registerCleanup({
+      kill: () => {
+        proc.kill('SIGKILL');
+        rmSync(`/var/run/dpdk/${prefix}`, { recursive: true, force: true });
+      },
+    });
     proc.stdout.setEncoding('utf8');
     proc.stderr.setEncoding('utf8');
     const onData = (d: string): void => {

@@ -1,3 +1,8 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SimGuest, integrationGate } from '@netvsc/sim';
 import { parseArgs } from '../../src/parse.js';
@@ -23,5 +28,33 @@ describe.skipIf(!integrationGate('bench smoke run'))('bench smoke run', () => {
     expect(r.run.generator).toMatch(/^ours/);
     const after = (await SimGuest.list()).filter((s) => !before.has(s.prefix));
     expect(after).toEqual([]);
+  }, 60_000);
+});
+
+describe.skipIf(!integrationGate('bench interrupted'))('bench interrupted', () => {
+  it('SIGTERM mid-run tears the simulated guest and every child down, exit code 143', async () => {
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    const before = new Set((await SimGuest.list()).map((s) => s.prefix));
+    const child = spawn(process.execPath, [cli, '--quick', '--only', 'rx', '--subjects', 'vf-pmd', '--sizes', '64', '--reps', '3', '--window-ms', '3000', '--no-dpdk', '--out', join(tmpdir(), `bench-sigterm-${process.pid}.json`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8');
+    const measuring = new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: string) => {
+        err += d;
+        if (err.includes('  rx vf-pmd 64 B')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
+    await Promise.race([measuring, exited]);
+    const ours = (await SimGuest.list()).map((s) => s.prefix).filter((p) => !before.has(p));
+    expect(ours, err).toHaveLength(1);
+    const prefix = ours[0] ?? '';
+    child.kill('SIGTERM');
+    expect(await exited, err).toBe(143);
+    expect(err).toContain('SIGTERM: tearing everything down');
+    expect((await SimGuest.list()).filter((s) => s.prefix === prefix)).toEqual([]);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(prefix);
+    expect(existsSync(join(tmpdir(), prefix))).toBe(false);
+    expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(cli);
   }, 60_000);
 });
