@@ -107,7 +107,9 @@ export async function runFailover(env: Env): Promise<void> {
     peer = await sim.startPeer({ srcMac: PEER_MAC });
     await pinPeer(peer);
     // A polling application (as testpmd is): the first Tx after a switch is not delayed by a timer tick.
-    await ep.child.tx({ size: FRAME, dstMac: PEER_MAC, ratePps: FAILOVER_PPS, flow: 2000, spin: true });
+    // Flow 9999 (not counted) until each cycle names its own: a cycle's flow must start at
+    // sequence 0 only once, or the frames sent before the renaming arrive twice.
+    await ep.child.tx({ size: FRAME, dstMac: PEER_MAC, ratePps: FAILOVER_PPS, flow: 9999, spin: true });
     const cycleMs = 300 + 400 + opts.settleMs + 600;
     for (let i = 0; i < removals; i++) {
       const txFlow = 2000 + i;

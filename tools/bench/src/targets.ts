@@ -134,6 +134,15 @@ export function targetSpecs(opts: TargetOptions): TargetSpec[] {
       threshold: 0,
     },
     {
+      // Not in the list, but "the application never notices" includes a frame twice.
+      id: 'failover-duplicates',
+      description: 'failover: no frame delivered twice, either way (all removals)',
+      figure: 'failover.vdev.all.duplicates',
+      stat: 'max',
+      op: '<=',
+      threshold: 0,
+    },
+    {
       id: 'alloc-rx-burst',
       description: 'zero allocations per packet: failsafe(VF) rxBurst path (< 1 byte/packet, pre-filled ring)',
       figure: 'memory.failsafe.rx_burst.bytes_per_pkt',

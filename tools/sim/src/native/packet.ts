@@ -121,7 +121,9 @@ export class PacketSocket {
     const slotSize = options.slotSize ?? 2048;
     const ifindex = ifIndex(ifname);
     if (ifindex === 0) throwErrno('if_nametoindex', ifname);
-    const fd = call(socketFn, AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    // Protocol 0: no frame reaches the socket until bind() names the interface. Opened with
+    // ETH_P_ALL it would take in what every interface receives until then.
+    const fd = call(socketFn, AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throwErrno('socket', `AF_PACKET for ${ifname}`);
     try {
       if (options.ignoreOutgoing ?? true) {

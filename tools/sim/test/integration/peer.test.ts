@@ -147,6 +147,29 @@ describe.skipIf(!integrationGate('@netvsc/sim peer'))('host traffic peer (vSwitc
     }
   });
 
+  it('a packet socket opened during a flood on another interface holds none of its frames', async () => {
+    // Hooked into the receive path by socket(..., ETH_P_ALL) before bind() names the interface,
+    // a socket catches whatever any interface receives in between; the peer counted those
+    // frames twice (on both paths) when it reopened its VF socket during a failover.
+    const vfName = sim.netvsc('eth1').vf?.name ?? 'enP2s2';
+    const flood = peer.send({ count: 100_000, to: 'broadcast', flow: 9 });
+    await new Promise((r) => setTimeout(r, 30));
+    const opened: PacketSocket[] = [];
+    try {
+      for (let i = 0; i < 200; i++) opened.push(observe(sim, vfName));
+      await flood;
+      let foreign = 0;
+      for (const sock of opened) {
+        sock.receive((f, len) => {
+          if (isTestFrame(f, 0, len) && testFrameFlow(f, 0) === 9) foreign++;
+        });
+      }
+      expect(foreign).toBe(0);
+    } finally {
+      for (const sock of opened) sock.close();
+    }
+  });
+
   it('paces a send to the target rate within its time bound', async () => {
     const r = await peer.send({ count: 100, ratePps: 1000, flow: 8, maxMs: 10_000 });
     expect(r.sent).toBe(100);
