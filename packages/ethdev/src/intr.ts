@@ -50,14 +50,6 @@ export class FdRxIntr {
     this.#handler = undefined;
   }
 
-  /** Call the waiting handler now: the queue changed in a way the fd does not signal. */
-  fire(): void {
-    const h = this.#handler;
-    if (h === undefined) return;
-    this.#handler = undefined;
-    h(this.queue);
-  }
-
   close(): void {
     this.#handler = undefined;
     this.#armed = false;

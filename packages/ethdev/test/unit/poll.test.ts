@@ -72,9 +72,6 @@ describe('FdRxIntr', () => {
       writeSync(fd, 'y');
       await new Promise((res) => setTimeout(res, 20));
       expect(woke).toHaveLength(2);
-      intr.enable(onRx);
-      intr.fire();
-      expect(woke).toHaveLength(3);
     } finally {
       intr.close();
       closeSync(fd);
