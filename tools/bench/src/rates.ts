@@ -41,6 +41,11 @@ function ours(name: SubjectName, open: (env: Env) => OpenArgs): (env: Env) => Pr
   return async (env) => ({ ep: await OurEndpoint.open(name, env.guestNs, open(env), env.childEnv, env.opts.cpuProf) });
 }
 
+/**
+ * In round order: each ratio's two subjects run next to each other (VF PMD then DPDK's
+ * af_packet, fail-safe right after the VF PMD with own_rx, TAP then DPDK's tap), so the pair
+ * is measured seconds apart.
+ */
 export const SUBJECTS: readonly Subject[] = [
   {
     name: 'vf-pmd',
@@ -49,6 +54,14 @@ export const SUBJECTS: readonly Subject[] = [
     rx: true,
     tx: true,
     open: ours('vf-pmd', (e) => ({ kind: 'af_packet', devargs: `net_af_packet0,iface=${e.vf}${vfArgs(e)}` })),
+  },
+  {
+    name: 'dpdk-af_packet',
+    dpdk: true,
+    hostIf: (e) => e.hostVf,
+    rx: true,
+    tx: true,
+    open: async (e) => ({ ep: await DpdkEndpoint.open('dpdk-af_packet', e.guestNs, `net_af_packet0,iface=${e.vf}`) }),
   },
   {
     name: 'vf-pmd-4k',
@@ -67,14 +80,6 @@ export const SUBJECTS: readonly Subject[] = [
     open: ours('vf-pmd-own_rx', (e) => ({ kind: 'af_packet', devargs: `net_af_packet0,iface=${e.vf},own_rx=1${vfArgs(e)}` })),
   },
   {
-    name: 'tap',
-    dpdk: false,
-    hostIf: (e) => e.hostSyn,
-    rx: true,
-    tx: true,
-    open: ours('tap', (e) => ({ kind: 'tap', devargs: `net_tap0,iface=${OUR_TAP},remote=${e.netvsc}` })),
-  },
-  {
     name: 'failsafe',
     dpdk: false,
     hostIf: (e) => e.hostVf,
@@ -83,12 +88,12 @@ export const SUBJECTS: readonly Subject[] = [
     open: ours('failsafe', (e) => ({ kind: 'failsafe', devargs: failsafeDevargs(e) })),
   },
   {
-    name: 'dpdk-af_packet',
-    dpdk: true,
-    hostIf: (e) => e.hostVf,
+    name: 'tap',
+    dpdk: false,
+    hostIf: (e) => e.hostSyn,
     rx: true,
     tx: true,
-    open: async (e) => ({ ep: await DpdkEndpoint.open('dpdk-af_packet', e.guestNs, `net_af_packet0,iface=${e.vf}`) }),
+    open: ours('tap', (e) => ({ kind: 'tap', devargs: `net_tap0,iface=${OUR_TAP},remote=${e.netvsc}` })),
   },
   {
     name: 'dpdk-tap',
