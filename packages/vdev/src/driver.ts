@@ -182,8 +182,8 @@ export const DEFAULT_VF_PMD = `${VF_PMD_DRIVER}_netvsc`;
 /** Rx block size the vdev gives the default VF PMD (also that PMD's own default). */
 export const VF_BLOCK_SIZE = 65536;
 /**
- * Rx ring frames the vdev gives the default VF PMD: 2048 x 2048-byte slots, a 4 MiB ring per
- * queue instead of DPDK's 1 MiB. The VF carries nearly all traffic, and a receiver that sleeps
+ * Rx ring frames the vdev gives the default VF PMD (also that PMD's own default): 2048 x
+ * 2048-byte slots, a 4 MiB ring per queue instead of DPDK's 1 MiB. The VF carries nearly all traffic, and a receiver that sleeps
  * between blocks must ride out a scheduling hiccup: 1 MiB holds ~1.6 ms of full-size frames at
  * 0.4 Mpps, 4 MiB ~6.5 ms.
  */
