@@ -11,20 +11,21 @@ import type { RxIntrHandler } from './types.js';
 export class FdRxIntr {
   readonly queue: number;
   readonly #watch: FdWatch;
-  readonly #onError: (() => void) | undefined;
-  readonly #onEvent: (error: boolean) => void;
+  readonly #onEvent: ((error: boolean) => void) | undefined;
+  readonly #onPoll: (error: boolean) => void;
   #handler: RxIntrHandler | undefined;
   #armed = false;
 
   /**
-   * @param onError called when the poll reports an error (POLLERR: a socket error is pending),
-   *                before the handler; the driver reads and clears the error there
+   * @param onEvent called on every event of the fd, before the handler: `error` when the poll
+   *                reports one (POLLERR: a socket error is pending, the driver reads and clears it
+   *                there); otherwise the fd is readable (a driver that skips reads learns to read)
    */
-  constructor(fd: number, queue: number, onError?: () => void) {
+  constructor(fd: number, queue: number, onEvent?: (error: boolean) => void) {
     this.queue = queue;
     this.#watch = new FdWatch(fd);
-    this.#onError = onError;
-    this.#onEvent = (error) => {
+    this.#onEvent = onEvent;
+    this.#onPoll = (error) => {
       this.#event(error);
     };
   }
@@ -42,7 +43,7 @@ export class FdRxIntr {
     this.#handler = handler;
     if (this.#armed) return;
     this.#armed = true;
-    this.#watch.start(this.#onEvent);
+    this.#watch.start(this.#onPoll);
   }
 
   /** The watch itself is stopped lazily, at its next event: re-enabling soon after is then free. */
@@ -57,7 +58,7 @@ export class FdRxIntr {
   }
 
   #event(error: boolean): void {
-    if (error) this.#onError?.();
+    this.#onEvent?.(error);
     const h = this.#handler;
     if (h === undefined) {
       this.#armed = false;

@@ -1,50 +1,32 @@
 import { FdRxIntr, type RxIntrHandler } from '@netvsc/ethdev';
 import type { TapQueue } from './rxtx.js';
 
-interface QueueIntr {
-  readonly intr: FdRxIntr;
-  readonly queue: TapQueue;
-  handler: RxIntrHandler | undefined;
-  /** What the fd watch calls, made once: tells the queue to read, then the handler. */
-  readonly fire: RxIntrHandler;
-}
-
 /**
  * Rx interrupt mode (DPDK's tap_intr.c, which arms an eventfd per queue): one event-loop
  * watch per queue fd (ethdev's FdRxIntr), made on first use and kept until the queue is
  * released. It stops by itself when it fires with nobody armed, so an idle port costs nothing.
- * A wake-up also ends the queue's idle skip run, so the woken application reads at once.
+ * Each event also ends the queue's idle skip run, so the woken application reads at once.
  */
 export class RxInterrupts {
-  readonly #queues: (QueueIntr | undefined)[] = [];
+  readonly #queues: ({ readonly intr: FdRxIntr; readonly queue: TapQueue } | undefined)[] = [];
 
   enable(queue: number, q: TapQueue, handler: RxIntrHandler): void {
     let e = this.#queues[queue];
     if (e?.queue !== q) {
       e?.intr.close();
-      const entry: QueueIntr = {
-        intr: new FdRxIntr(q.fd, queue),
+      e = {
+        intr: new FdRxIntr(q.fd, queue, () => {
+          q.rxWake();
+        }),
         queue: q,
-        handler: undefined,
-        fire: (id) => {
-          entry.queue.rxWake();
-          const h = entry.handler;
-          entry.handler = undefined;
-          h?.(id);
-        },
       };
-      e = entry;
       this.#queues[queue] = e;
     }
-    e.handler = handler;
-    e.intr.enable(e.fire);
+    e.intr.enable(handler);
   }
 
   disable(queue: number): void {
-    const e = this.#queues[queue];
-    if (e === undefined) return;
-    e.handler = undefined;
-    e.intr.disable();
+    this.#queues[queue]?.intr.disable();
   }
 
   /** Drop `queue`'s watch; call before closing its fd. */

@@ -461,8 +461,8 @@ export class AfPacketPort implements EthDevOps {
       }
       // A socket error (POLLERR) may be the device going away: checked soon, outside the burst.
       const intr = rx
-        ? new FdRxIntr(fd, q, () => {
-            this.#scheduleCheck();
+        ? new FdRxIntr(fd, q, (error) => {
+            if (error) this.#scheduleCheck();
           })
         : undefined;
       return { fd, mapping, rx, tx, intr };
