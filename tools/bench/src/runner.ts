@@ -16,6 +16,7 @@ import { runCeiling, runMemory, runRates, SUBJECTS } from './rates.js';
 import { SCHEMA_ID, type BenchResult, type Figure } from './schema.js';
 import { evaluateTargets, targetSpecs } from './targets.js';
 import { dpdkVersion, findTestpmd } from './testpmd.js';
+import { measureWakeToll, wakeShareFigures } from './wake.js';
 
 const NETVSC = 'eth1';
 const VF = 'enP2s2';
@@ -72,6 +73,14 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
   };
   try {
     if (opts.only.includes('rx') || opts.only.includes('tx')) await runRates(env, SUBJECTS.filter((s) => opts.subjects?.includes(s.name) ?? true));
+    if (opts.only.includes('rx')) {
+      hooks.log('wake-up toll of this machine (idle process, pipe, CPU 0)');
+      try {
+        figures.push(await measureWakeToll(opts.quick ? 1 : 3, opts.quick ? 1000 : 2000));
+      } catch (e) {
+        missing.push(`wake-up toll: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     if (opts.only.includes('ceiling')) await runCeiling(env);
     if (opts.only.includes('memory')) await runMemory(env);
     if (opts.only.includes('failover')) await runFailover(env);
@@ -81,6 +90,13 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
     await sim.destroy();
   }
   figures.push(...ratioFigures(figures, opts.sizes));
+  const toll = figures.find((f) => f.id === 'rx.idle-process.wake.cpu_us');
+  if (toll?.median != null) {
+    figures.push(...wakeShareFigures(figures, toll.median));
+    notes.push(
+      `Wake-up toll: this machine charged ${toll.median.toFixed(1)} µs of CPU (median) to a process that does nothing but wake on a pipe; a receiver sleeping on its Rx interrupt pays it once per wake-up (TPACKET_V3: once per retired block). rx.<subject>.<size>.wake_ns is that toll per packet, own_cpu_ns the rest of the receiver's CPU per packet.`,
+    );
+  }
   notes.push(
     `Generator for every Rx figure: ${generatorName}, pinned to CPU 1; receivers pinned to CPU 0. Repetitions run in rounds (every subject once per round), so a ratio pairs figures taken minutes apart at most. Each Rx repetition: receiver mark, generator start, ${opts.windowMs} ms, generator stop, 200 ms drain, receiver mark.`,
     'Rx CPU/packet = the receiver process\'s user + system time over the window / packets received. Our receivers sleep on the queue\'s Rx interrupt (rxIntrEnable) when a burst is empty; DPDK testpmd rxonly busy-polls a core, so its CPU/packet is a core divided by its rate. Kernel receive work the scheduler charges to the receiver (softirqs run in its context) is included.',

@@ -22,6 +22,22 @@ describe('Mempool', () => {
     expect(p.avail()).toBe(4);
   });
 
+  it('rawAlloc hands out mbufs as their last user left them, and they free like any other', () => {
+    const p = new Mempool({ size: 1 });
+    const m = p.alloc();
+    p.write(m, [9, 9]);
+    p.vlanTci[m] = 7;
+    p.free(m);
+    expect(p.rawAlloc()).toBe(m);
+    expect([p.dataLen[m], p.vlanTci[m]]).toEqual([2, 7]);
+    expect(p.rawAlloc()).toBe(-1);
+    p.free(m);
+    expect(() => {
+      p.free(m);
+    }).toThrow(StateError);
+    expect(p.avail()).toBe(1);
+  });
+
   it('refuses double free and foreign ids', () => {
     const p = new Mempool({ size: 2 });
     const m = p.alloc();

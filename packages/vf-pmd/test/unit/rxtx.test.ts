@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { addressOf } from '../../src/native/mman.js';
 import { Iovec, MmsgHdr } from '../../src/native/packet.js';
 import { TpStatus } from '../../src/ring.js';
-import { copyBytes, memoryOf, RxQueue, TX_BATCH, TxQueue } from '../../src/rxtx.js';
+import { copyBytes, copyWords, memoryOf, RxQueue, TX_BATCH, TxQueue } from '../../src/rxtx.js';
 import { blockStatus, fakeRing, frame, geometry, writeBlock, type FakeRing } from './support/fake-ring.js';
 
 function poolOf(size = 64): Mempool {
@@ -29,6 +29,27 @@ describe('copyBytes', () => {
           expect(dst[199 + dOff]).toBe(0xee);
           expect(dst[200 + dOff + len]).toBe(0xee);
         }
+      }
+    }
+  });
+});
+
+describe('copyWords', () => {
+  it('copies every byte of the range and at most the rest of its first and last words', () => {
+    const src = new Uint8Array(4096);
+    for (let i = 0; i < src.length; i++) src[i] = (i * 31 + 7) & 0xff;
+    const s32 = new Int32Array(src.buffer);
+    for (const len of [0, 1, 3, 4, 5, 15, 16, 17, 31, 60, 64, 255, 767]) {
+      for (let shift = 0; shift < 4; shift++) {
+        const dst = new Uint8Array(4096).fill(0xee);
+        const so = 100 + shift;
+        const d = 200 + shift;
+        copyWords(s32, so, new Int32Array(dst.buffer), d, len);
+        expect(dst.subarray(d, d + len)).toEqual(src.subarray(so, so + len));
+        const first = d & ~3;
+        const last = len === 0 ? first : (d + len + 3) & ~3;
+        expect(dst[first - 1]).toBe(0xee);
+        expect(dst[last]).toBe(0xee);
       }
     }
   });
@@ -77,6 +98,50 @@ describe('RxQueue (TPACKET_V3 block walk)', () => {
     expect(q.burst(out, 2)).toBe(2);
     expect(pool.data(out[0]!)).toEqual(frame(1514, 2));
     expect(pool.data(out[1]!)).toEqual(frame(1514, 3));
+  });
+
+  it('copies small frames within the mbuf\'s room whatever its size and headroom', () => {
+    // Word copies spill up to 3 bytes around the frame: never into a neighbouring mbuf.
+    for (const [dataRoomSize, headroom] of [[2176, 128], [64 + 61, 0], [130, 1], [131, 2], [127, 3]] as const) {
+      const r = fakeRing(geometry());
+      const pool = new Mempool({ size: 3, dataRoomSize, headroom });
+      const q = rxQueue(r, pool);
+      const lens = [60, 61, 62, 63].filter((l) => headroom + l <= dataRoomSize);
+      for (const [i, len] of lens.entries()) {
+        pool.buf.fill(0xab);
+        writeBlock(r, i % r.geometry.blockNr, [{ data: frame(len, i) }]);
+        const out = new Uint32Array(1);
+        // Take the middle mbuf: the two around it must stay untouched.
+        const a = pool.alloc();
+        const b = pool.alloc();
+        pool.free(b);
+        expect(q.burst(out, 1)).toBe(1);
+        expect(out[0]).toBe(b);
+        expect(pool.data(b)).toEqual(frame(len, i));
+        const other = 3 - a - b;
+        expect(pool.rooms[a]!.every((x) => x === 0xab)).toBe(true);
+        expect(pool.rooms[other]!.every((x) => x === 0xab)).toBe(true);
+        pool.free(a);
+        pool.free(b);
+      }
+    }
+  });
+
+  it('leaves no metadata of an mbuf\'s previous use', () => {
+    const r = fakeRing(geometry());
+    const pool = poolOf(1);
+    const q = rxQueue(r, pool);
+    const m = pool.alloc();
+    pool.vlanTci[m] = 0x123;
+    pool.olFlags[m] = 0xff;
+    pool.hash[m] = 0xdead;
+    pool.port[m] = 3;
+    pool.free(m);
+    writeBlock(r, 0, [{ data: frame(60, 0) }]);
+    const out = new Uint32Array(1);
+    expect(q.burst(out, 1)).toBe(1);
+    expect(out[0]).toBe(m);
+    expect([pool.vlanTci[m], pool.olFlags[m], pool.hash[m], pool.port[m]]).toEqual([0, 0, 0, 7]);
   });
 
   it('keeps its place inside a block across bursts and returns the block only when it is empty', () => {
