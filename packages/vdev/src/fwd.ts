@@ -41,6 +41,8 @@ export interface FwdPortStats {
 }
 
 export const MAX_BURST = 512;
+/** Longest sleep of an idle forwarder before it polls again (timers, removed ports). */
+const IDLE_SLEEP_MAX_MS = 20;
 /** Experimental ethertype (IEEE 802 local experimental 1) for generated frames. */
 const TXONLY_ETHERTYPE = 0x88b5;
 
@@ -110,14 +112,15 @@ export class Forwarder {
   }
 
   /**
-   * Poll until `signal` aborts. When idle, sleep briefly (or in the port's Rx interrupt wait,
-   * for a single port that supports it) instead of spinning a core.
+   * Poll until `signal` aborts. When idle, sleep in the ports' Rx interrupts (every port
+   * configured with `rxqIntr`, as l3fwd-power waits on all its queues at once) or, when a port
+   * has none, poll every millisecond instead of spinning a core.
    */
   async run(signal: AbortSignal): Promise<void> {
     let idle = 0;
     let sinceYield = 0;
-    const single = this.#ports.length === 1 ? this.#ports[0] : undefined;
-    let canWait = single?.conf.rxqIntr === true && this.mode !== 'txonly';
+    // A port without an interrupt would go unpolled while the others sleep: then nobody sleeps.
+    let canSleep = this.mode !== 'txonly' && this.#ports.every((p) => p.conf.rxqIntr === true);
     while (!signal.aborted) {
       const got = this.pollOnce();
       if (got > 0) {
@@ -134,16 +137,46 @@ export class Forwarder {
         await yieldToLoop();
         continue;
       }
-      if (canWait && single !== undefined) {
+      if (canSleep) {
         try {
-          await single.rxQueueWait(0, 20);
+          await this.#sleep(signal);
           continue;
         } catch {
-          canWait = false;
+          canSleep = false;
         }
       }
       await new Promise<void>((resolve) => setTimeout(resolve, 1));
     }
+  }
+
+  /**
+   * Arm queue 0's Rx interrupt on every port with one handler and wait until the first fires,
+   * IDLE_SLEEP_MAX_MS pass (a removed port arms nothing; the loop looks again) or `signal`
+   * aborts. Every port is disarmed before the loop polls again. Rejects when a port cannot arm.
+   */
+  #sleep(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const armed: EthDev[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (): boolean => {
+        if (timer === undefined) return false;
+        clearTimeout(timer);
+        timer = undefined;
+        signal.removeEventListener('abort', wake);
+        for (const p of armed) if (p.started) p.rxIntrDisable(0);
+        return true;
+      };
+      const wake = (): void => {
+        if (settle()) resolve();
+      };
+      timer = setTimeout(wake, IDLE_SLEEP_MAX_MS);
+      signal.addEventListener('abort', wake);
+      try {
+        for (const p of this.#ports) if (p.rxIntrEnable(0, wake)) armed.push(p);
+      } catch (e) {
+        if (settle()) reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
   }
 
   #forward(i: number): number {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRingPair, Mempool, type EthDev, type RingPmd } from '@netvsc/ethdev';
 import { Forwarder, isFwdMode } from '../../src/fwd.js';
 
@@ -12,11 +12,11 @@ function frame(dst: number[], src: number[], seq: number): number[] {
 const open: RingPmd[] = [];
 
 /** port under test `dev` with a wire peer `wire` (what the far side sends/receives). */
-function wired(name: string, pool: Mempool, mac: string): { dev: EthDev; wire: RingPmd; pmd: RingPmd } {
+function wired(name: string, pool: Mempool, mac: string, rxqIntr = false): { dev: EthDev; wire: RingPmd; pmd: RingPmd } {
   const [pmd, wire] = createRingPair(`${name}_dut`, `${name}_wire`, {});
   pmd.dev.defaultMacAddrSet(mac);
   for (const r of [pmd, wire]) {
-    r.dev.configure(1, 1);
+    r.dev.configure(1, 1, { rxqIntr });
     r.dev.rxQueueSetup(0, { mempool: pool });
     r.dev.txQueueSetup(0, { mempool: pool });
     r.dev.start();
@@ -116,6 +116,66 @@ describe('Forwarder', () => {
     f.pollOnce();
     expect(f.stats[0]).toMatchObject({ rx: 3, txDropped: 3 });
     expect(pool.inUse()).toBe(0);
+  });
+
+  it('idle, sleeps in every port\'s Rx interrupt: a frame on any port wakes it, abort ends it', async () => {
+    // Timers frozen: neither a poll timer nor the sleep's time limit can wake the loop, only
+    // an interrupt (the ring PMD fires it from setImmediate) or the abort.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const pool = new Mempool({ size: 256 });
+      const p0 = wired('in0', pool, A, true);
+      const p1 = wired('in1', pool, B, true);
+      const f = new Forwarder({ mode: 'io', ports: [p0.dev, p1.dev], mempool: pool });
+      let polls = 0;
+      const pollOnce = f.pollOnce.bind(f);
+      f.pollOnce = () => {
+        polls++;
+        return pollOnce();
+      };
+      const turns = async (n: number): Promise<void> => {
+        for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+      };
+      const ac = new AbortController();
+      const loop = f.run(ac.signal);
+      await turns(50);
+      const asleep = polls;
+      await turns(50);
+      expect(polls).toBe(asleep);
+      p1.pmd.inject(0, frame([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], 2));
+      await turns(50);
+      expect(drain(p0.wire, pool)).toHaveLength(1);
+      expect(f.stats[1]).toMatchObject({ rx: 1 });
+      p0.pmd.inject(0, frame([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], 3));
+      await turns(50);
+      expect(drain(p1.wire, pool)).toHaveLength(1);
+      ac.abort();
+      await loop;
+      expect(pool.inUse()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('idle with a port that has no Rx interrupt, polls every millisecond instead', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const pool = new Mempool({ size: 256 });
+      const p0 = wired('nopoll0', pool, A, true);
+      const p1 = wired('nopoll1', pool, B, false);
+      const f = new Forwarder({ mode: 'io', ports: [p0.dev, p1.dev], mempool: pool });
+      const ac = new AbortController();
+      const loop = f.run(ac.signal);
+      for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+      p1.pmd.inject(0, frame([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], 4));
+      await vi.advanceTimersByTimeAsync(5);
+      expect(drain(p0.wire, pool)).toHaveLength(1);
+      ac.abort();
+      await vi.advanceTimersByTimeAsync(5);
+      await loop;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a bad burst size', () => {
