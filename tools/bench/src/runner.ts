@@ -16,7 +16,7 @@ import { runCeiling, runMemory, runRates, SUBJECTS } from './rates.js';
 import { SCHEMA_ID, type BenchResult, type Figure } from './schema.js';
 import { evaluateTargets, targetSpecs } from './targets.js';
 import { dpdkVersion, findTestpmd } from './testpmd.js';
-import { measureWakeToll, wakeShareFigures } from './wake.js';
+import { idleTwinFigures, measureWakeToll, type TollPoint } from './wake.js';
 
 const NETVSC = 'eth1';
 const VF = 'enP2s2';
@@ -48,6 +48,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
   hooks.log('building the simulated guest');
   const sim = await SimGuest.create(simOpts);
   const figures: Figure[] = [];
+  let tollPoints: TollPoint[] = [];
   const generatorName = genKind === 'dpdk' ? 'dpdk-testpmd --forward-mode=txonly (net_af_packet on the host veth end)' : 'ours: gen.js, vf-pmd TPACKET_V3 Tx ring on the host veth end';
   const env: Env = {
     opts,
@@ -76,7 +77,9 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
     if (opts.only.includes('rx')) {
       hooks.log('wake-up toll of this machine (idle process, pipe, CPU 0)');
       try {
-        figures.push(await measureWakeToll(opts.quick ? 1 : 3, opts.quick ? 1000 : 2000));
+        const t = await measureWakeToll(opts.quick ? 700 : 1500);
+        figures.push(...t.figures);
+        tollPoints = t.points;
       } catch (e) {
         missing.push(`wake-up toll: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -90,19 +93,12 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
     await sim.destroy();
   }
   figures.push(...ratioFigures(figures, opts.sizes));
-  const toll = figures.find((f) => f.id === 'rx.idle-process.wake.cpu_us');
-  if (toll?.median != null) {
-    figures.push(...wakeShareFigures(figures, toll.median));
+  if (tollPoints.length > 0) {
+    figures.push(...idleTwinFigures(figures, tollPoints));
     notes.push(
-      `Wake-up toll: this machine charged ${toll.median.toFixed(1)} µs of CPU (median) to a process that does nothing but wake on a pipe; a receiver sleeping on its Rx interrupt pays it once per wake-up (TPACKET_V3: once per retired block). rx.<subject>.<size>.wake_ns is that toll per packet, own_cpu_ns the rest of the receiver's CPU per packet.`,
+      `Wake-up toll: this machine charged ${tollPoints.map((p) => `${p.us.toFixed(0)} µs at ${p.hz.toFixed(0)}/s`).join(', ')} of CPU per wake-up to a Node process that does nothing but wake on a pipe (rx.idle-process.*). A receiver sleeping on its Rx interrupt is woken once per TPACKET_V3 block; rx.<subject>.<size>.idle_twin_ns is what the idle process is charged per packet when woken as often: compare it with the receiver's cpu_ns.`,
     );
   }
-  notes.push(
-    `Generator for every Rx figure: ${generatorName}, pinned to CPU 1; receivers pinned to CPU 0. Repetitions run in rounds (every subject once per round), so a ratio pairs figures taken minutes apart at most. Each Rx repetition: receiver mark, generator start, ${opts.windowMs} ms, generator stop, 200 ms drain, receiver mark.`,
-    'Rx CPU/packet = the receiver process\'s user + system time over the window / packets received. Our receivers sleep on the queue\'s Rx interrupt (rxIntrEnable) when a burst is empty; DPDK testpmd rxonly busy-polls a core, so its CPU/packet is a core divided by its rate. Kernel receive work the scheduler charges to the receiver (softirqs run in its context) is included.',
-    'loss = frames the generator sent that the receiver did not count (end to end); drops = the receiver ring\'s own drops (PACKET_STATISTICS tp_drops / RX-missed).',
-    'DPDK net_tap: its remote= needs tc flower, which this kernel lacks, so the bench adds the same u32 redirects (NetVSC ingress -> tap, tap ingress -> NetVSC) that our tap\'s remote= installs.',
-  );
   if (busyAtStart.length > 0 || (machine.loadAverage[0] ?? 0) > machine.cpus * 0.75) {
     notes.unshift(
       `The machine was busy when the run started (load ${machine.loadAverage.map((l) => l.toFixed(1)).join('/')}${busyAtStart.length > 0 ? `; busy: ${busyAtStart.join(', ')}` : ''}): every figure competes with that load; compare runs only when both were quiet.`,
