@@ -19,6 +19,11 @@ export interface TapArgs {
   readonly remote: string | undefined;
   /** Keep the netdev (and its rules) when the port closes. */
   readonly persist: boolean;
+  /**
+   * Tx through io_uring, one system call per burst (ours; default on). Off, or where the kernel
+   * refuses io_uring (disabled by sysctl or a seccomp profile), one writev per frame as DPDK.
+   */
+  readonly txUring: boolean;
 }
 
 export const TAP_DRIVER = 'net_tap';
@@ -27,8 +32,8 @@ export const TUN_DRIVER = 'net_tun';
 export const DEFAULT_TAP_NAME = 'dtap%d';
 export const DEFAULT_TUN_NAME = 'dtun%d';
 
-const TAP_KEYS = ['iface', 'mac', 'remote', 'persist'] as const;
-const TUN_KEYS = ['iface', 'persist'] as const;
+const TAP_KEYS = ['iface', 'mac', 'remote', 'persist', 'tx_uring'] as const;
+const TUN_KEYS = ['iface', 'persist', 'tx_uring'] as const;
 const MAC_FIXED = 'fixed';
 
 /**
@@ -68,12 +73,13 @@ function once(driver: string, args: DevArgs, key: string): string | undefined {
   return all[0]?.value;
 }
 
-function parsePersist(driver: string, args: DevArgs): boolean {
-  if (!args.has('persist')) return false;
-  const v = once(driver, args, 'persist');
+/** A flag given bare (`persist`) or as `key=1` / `key=0`. */
+function parseFlag(driver: string, args: DevArgs, key: string, dflt: boolean): boolean {
+  if (!args.has(key)) return dflt;
+  const v = once(driver, args, key);
   if (v === undefined || v === '1') return true;
   if (v === '0') return false;
-  throw new InvalidArgumentError(`${driver}: persist=${v} is not accepted; use persist, persist=1 or persist=0`);
+  throw new InvalidArgumentError(`${driver}: ${key}=${v} is not accepted; use ${key}, ${key}=1 or ${key}=0`);
 }
 
 function parseMac(driver: string, value: string | undefined): MacSpec {
@@ -89,8 +95,8 @@ function parseMac(driver: string, value: string | undefined): MacSpec {
 }
 
 /**
- * `net_tap[N][,iface=NAME][,mac=fixed|MAC][,remote=NETDEV][,persist]` as DPDK's
- * rte_pmd_tap_probe reads it, except that unknown keys, repeated keys and invalid values
+ * `net_tap[N][,iface=NAME][,mac=fixed|MAC][,remote=NETDEV][,persist][,tx_uring=0|1]` as DPDK's
+ * rte_pmd_tap_probe reads it (plus our `tx_uring`), except that unknown keys, repeated keys and invalid values
  * are errors here (DPDK ignores them and falls back to defaults).
  */
 export function parseTapArgs(args: DevArgs, driver = TAP_DRIVER): TapArgs {
@@ -101,11 +107,12 @@ export function parseTapArgs(args: DevArgs, driver = TAP_DRIVER): TapArgs {
     iface: iface === undefined ? DEFAULT_TAP_NAME : validateIfName(driver, 'iface', iface),
     mac: parseMac(driver, once(driver, args, 'mac')),
     remote: remote === undefined ? undefined : validateIfName(driver, 'remote', remote),
-    persist: parsePersist(driver, args),
+    persist: parseFlag(driver, args, 'persist', false),
+    txUring: parseFlag(driver, args, 'tx_uring', true),
   };
 }
 
-/** `net_tun[N][,iface=NAME][,persist]`: an L3 tun device (no MAC, no remote). */
+/** `net_tun[N][,iface=NAME][,persist][,tx_uring=0|1]`: an L3 tun device (no MAC, no remote). */
 export function parseTunArgs(args: DevArgs, driver = TUN_DRIVER): TapArgs {
   args.check(driver, TUN_KEYS, []);
   const iface = once(driver, args, 'iface');
@@ -113,6 +120,7 @@ export function parseTunArgs(args: DevArgs, driver = TUN_DRIVER): TapArgs {
     iface: iface === undefined ? DEFAULT_TUN_NAME : validateIfName(driver, 'iface', iface),
     mac: { kind: 'random' },
     remote: undefined,
-    persist: parsePersist(driver, args),
+    persist: parseFlag(driver, args, 'persist', false),
+    txUring: parseFlag(driver, args, 'tx_uring', true),
   };
 }

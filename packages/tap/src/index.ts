@@ -21,6 +21,7 @@ export { RULES, TAP_PREFS, BASE_RULES, REMOTE_PREF_FIRST, REMOTE_PREF_LAST, type
 export { openTapControl } from './control.js';
 export type { TapControl, TapNetlink, TunUsers, LinkEvent as TapLinkEvent, LinkWatch } from './netlink.js';
 export { tunNative, type TunNative } from './native/tun.js';
+export type { WriteRing } from './native/uring.js';
 
 /** `net_tap` (alias `eth_tap`): `net_tap0,iface=dtap0,mac=fixed,remote=eth1,persist`. */
 export const tapDriver: VdevDriver = {

@@ -6,6 +6,7 @@ import {
   NotSupportedError,
   StateError,
   basicXstats,
+  errnoName,
   formatEtherAddr,
   randomEtherAddr,
   type DevInfo,
@@ -36,6 +37,8 @@ const DEFAULT_MTU = 1500;
 const MIN_MTU = 68;
 /** The tun driver's largest MTU (ETH_MAX_MTU minus what tun reserves). */
 const MAX_MTU = 65521;
+/** Frames one io_uring submission takes (a longer burst takes several). */
+const TX_RING_DEPTH = 64;
 
 export interface TapOptions extends Partial<TapArgs> {
   /** Port name (the device string's name, e.g. `net_tap_vsc0`). */
@@ -92,6 +95,10 @@ export class TapPmd implements EthDevOps {
   readonly driverName: string;
   readonly #l3: boolean;
   readonly #native: TunNative;
+  /** Whether Tx queues try io_uring (devarg tx_uring). */
+  readonly #txUring: boolean;
+  /** Why Tx runs one writev per frame although tx_uring is on (the errno io_uring_setup gave). */
+  #txUringRefused: string | undefined;
   readonly #control: TapControl;
   readonly #ownsControl: boolean;
   readonly #tun: TunDevice;
@@ -123,10 +130,12 @@ export class TapPmd implements EthDevOps {
     remote: RemoteState | undefined;
     mac: EtherAddr;
     mtu: number;
+    txUring: boolean;
   }) {
     this.#l3 = init.l3;
     this.driverName = init.l3 ? TUN_DRIVER : TAP_DRIVER;
     this.#native = init.native;
+    this.#txUring = init.txUring;
     this.#control = init.control;
     this.#ownsControl = init.ownsControl;
     this.#tun = init.tun;
@@ -221,7 +230,7 @@ export class TapPmd implements EthDevOps {
           touched: new Set(),
         };
       }
-      const pmd = new TapPmd({ name: port, l3, native, control, ownsControl, tun, flows, remote, mac, mtu });
+      const pmd = new TapPmd({ name: port, l3, native, control, ownsControl, tun, flows, remote, mac, mtu, txUring: options.txUring ?? true });
       if (remote) remotesInUse.set(remote.index, port);
       // From here on the port owns everything, and its close undoes it all.
       undo.splice(0, undo.length, () => {
@@ -261,6 +270,16 @@ export class TapPmd implements EthDevOps {
 
   get persist(): boolean {
     return this.#tun.persist;
+  }
+
+  /**
+   * How Tx reaches the tap: `io_uring` (one system call per burst) or `writev` (one per frame,
+   * as DPDK; with `tx_uring=0`, or where the kernel refused io_uring: `refused` says why).
+   */
+  get txMode(): { readonly mode: 'io_uring' | 'writev'; readonly refused?: string } {
+    const anyRing = this.#rxtx.queues.some((q) => q?.txRing !== undefined);
+    if (anyRing) return { mode: 'io_uring' };
+    return this.#txUringRefused === undefined ? { mode: 'writev' } : { mode: 'writev', refused: this.#txUringRefused };
   }
 
   // ---- EthDevOps: lifecycle ----
@@ -519,6 +538,11 @@ export class TapPmd implements EthDevOps {
     if (q === undefined) {
       q = new TapQueue(queue, this.#tun.openQueue(), this.#native);
       this.#rxtx.queues[queue] = q;
+      if (this.#txUring && this.#txUringRefused === undefined) {
+        const ring = this.#native.openWriteRing(TX_RING_DEPTH);
+        if ('errno' in ring) this.#txUringRefused = errnoName(ring.errno);
+        else q.setTxRing(ring);
+      }
     }
     return q;
   }
@@ -529,6 +553,7 @@ export class TapPmd implements EthDevOps {
     this.#intr.release(queue);
     this.#rxtx.queues[queue] = undefined;
     q.releaseRx();
+    q.setTxRing(undefined);
     this.#tun.closeQueue(q.fd);
   }
 

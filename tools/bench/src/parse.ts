@@ -116,7 +116,7 @@ export interface BenchOptions {
   readonly sizes: readonly number[];
   /** Scenario groups to run (all by default). */
   readonly only: readonly Scenario[];
-  /** Rate subjects to measure (all by default): vf-pmd, vf-pmd-4k, vf-pmd-own_rx, tap, failsafe, dpdk-af_packet, dpdk-tap. */
+  /** Rate subjects to measure (all by default): vf-pmd, vf-pmd-4k, vf-pmd-own_rx, tap, tap-writev, failsafe, dpdk-af_packet, dpdk-tap. */
   readonly subjects: readonly string[] | undefined;
   /** Extra devargs for our VF PMD in every scenario (e.g. `blocksz=65536`), appended after a comma. */
   readonly vfArgs: string;
@@ -138,7 +138,7 @@ export type Scenario = (typeof SCENARIOS)[number];
 export const USAGE = `usage: netvsc-bench compare OLD.json NEW.json
        netvsc-bench [--quick] [--reps N] [--window-ms MS] [--sizes 64,1500]
                     [--only rx,tx,ceiling,memory,failover,servicing] [--removals N]
-                    [--subjects vf-pmd,vf-pmd-4k,vf-pmd-own_rx,tap,failsafe,dpdk-af_packet,dpdk-tap]
+                    [--subjects vf-pmd,vf-pmd-4k,vf-pmd-own_rx,tap,tap-writev,failsafe,dpdk-af_packet,dpdk-tap]
                     [--vf-args KEY=VALUE[,...]]
                     [--alloc-packets N] [--servicing-s S] [--settle-ms MS]
                     [--generator auto|dpdk|ours] [--no-dpdk] [--cpu-prof DIR]

@@ -19,7 +19,7 @@ const DRAIN_MS = 200;
 const OUR_TAP = 'nvbtap0';
 const DPDK_TAP = 'nvbdtap0';
 
-export type SubjectName = 'vf-pmd' | 'vf-pmd-4k' | 'vf-pmd-own_rx' | 'tap' | 'failsafe' | 'dpdk-af_packet' | 'dpdk-tap';
+export type SubjectName = 'vf-pmd' | 'vf-pmd-4k' | 'vf-pmd-own_rx' | 'tap' | 'tap-writev' | 'failsafe' | 'dpdk-af_packet' | 'dpdk-tap';
 
 /**
  * The VF PMD with DPDK's page-sized blocks (its own default is 64 KiB, same 1 MiB ring): an Rx
@@ -43,8 +43,8 @@ function ours(name: SubjectName, open: (env: Env) => OpenArgs): (env: Env) => Pr
 
 /**
  * In round order: each ratio's two subjects run next to each other (VF PMD then DPDK's
- * af_packet, fail-safe right after the VF PMD with own_rx, TAP then DPDK's tap), so the pair
- * is measured seconds apart.
+ * af_packet, fail-safe right after the VF PMD with own_rx, TAP with io_uring, with writev, then
+ * DPDK's tap), so the pair is measured seconds apart.
  */
 export const SUBJECTS: readonly Subject[] = [
   {
@@ -94,6 +94,15 @@ export const SUBJECTS: readonly Subject[] = [
     rx: true,
     tx: true,
     open: ours('tap', (e) => ({ kind: 'tap', devargs: `net_tap0,iface=${OUR_TAP},remote=${e.netvsc}` })),
+  },
+  // Our TAP with one writev per frame, as DPDK sends (tx_uring=0), right next to it: what io_uring buys.
+  {
+    name: 'tap-writev',
+    dpdk: false,
+    hostIf: (e) => e.hostSyn,
+    rx: false,
+    tx: true,
+    open: ours('tap-writev', (e) => ({ kind: 'tap', devargs: `net_tap0,iface=${OUR_TAP},remote=${e.netvsc},tx_uring=0` })),
   },
   {
     name: 'dpdk-tap',

@@ -17,6 +17,9 @@ export const RATIOS: readonly RatioDef[] = [
   // The same PMD with DPDK's page-sized Rx blocks (Rx only): what that block size costs.
   { name: 'vf-pmd-4k-vs-dpdk-af_packet', num: 'vf-pmd-4k', den: 'dpdk-af_packet' },
   { name: 'tap-vs-dpdk-tap', num: 'tap', den: 'dpdk-tap' },
+  // Tx only: the TAP with one writev per frame (tx_uring=0) as DPDK sends, and what io_uring adds.
+  { name: 'tap-writev-vs-dpdk-tap', num: 'tap-writev', den: 'dpdk-tap' },
+  { name: 'tap-vs-tap-writev', num: 'tap', den: 'tap-writev' },
   // Rx: the VF PMD with own_rx, as fail-safe runs it (the kernel then skips the transparent-VF path for both).
   { name: 'failsafe-vs-vf-pmd', num: 'failsafe', den: 'vf-pmd-own_rx' },
 ];

@@ -1,6 +1,7 @@
 import koffi from 'koffi';
 import { check, ErrnoError, errnoName, lastErrno, libc } from '@netvsc/ethdev';
 import { inNetns } from '@netvsc/netlink';
+import { openWriteRing, type WriteRing } from './uring.js';
 
 // The tun/tap character device: open + TUN* ioctls for the control path, and the three calls
 // of the data path (readv, writev, errno). The data path passes only small integers and one
@@ -81,6 +82,8 @@ export interface TunNative {
   readv(fd: number, iov: Uint8Array, iovcnt: number): number;
   writev(fd: number, iov: Uint8Array, iovcnt: number): number;
   errno(): number;
+  /** An io_uring for Tx writes of up to `depth` frames per submission, or the errno that refused it. */
+  openWriteRing(depth: number): WriteRing | { errno: number };
 }
 
 function ifreq(name: string, flags: number): Uint8Array {
@@ -150,4 +153,5 @@ export const tunNative: TunNative = {
   readv: readvFn,
   writev: writevFn,
   errno: lastErrno,
+  openWriteRing,
 };

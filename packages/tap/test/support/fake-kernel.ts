@@ -1,6 +1,7 @@
 import { ErrnoError, formatEtherAddr, type EtherAddr } from '@netvsc/ethdev';
 import type { FilterInfo, FilterRef, IngressQdiscSpec, Link, LinkChange, LinkRef, QdiscInfo, U32FilterSpec, U32Key } from '@netvsc/netlink';
 import type { TapLinkEvent as LinkEvent, LinkWatch, TapControl, TunNative, TunUsers } from '../../src/index.js';
+import type { WriteRing } from '../../src/native/uring.js';
 
 // A small in-memory model of the kernel objects the TAP PMD touches: links (veth-like
 // remotes and tun/tap devices with their queue fds), ingress qdiscs, u32+mirred filters,
@@ -54,6 +55,8 @@ interface FakeFd {
   rx: Uint8Array[];
   /** errno to fail the next write with. */
   writeErrno: string | undefined;
+  /** errnos for the next writes, one each, in order ('' lets that write through). */
+  writeErrnos: string[];
 }
 
 export interface Written {
@@ -68,7 +71,10 @@ export class FakeKernel implements TapControl, TunNative {
   readonly written: Written[] = [];
   readonly ipv6Disabled: string[] = [];
   /** Kernel features; switch one off to model a kernel without it. */
-  readonly has = { tun: true, multiQueue: true, ingress: true, u32: true, mirred: true };
+  readonly has = { tun: true, multiQueue: true, ingress: true, u32: true, mirred: true, ioUring: true };
+  /** io_uring write rings open, and submissions made through them. */
+  ringsOpen = 0;
+  submissions = 0;
   /** Fail TUNSETIFF / netlink writes with EPERM (no CAP_NET_ADMIN). */
   unprivileged = false;
   /** Fail the next call of a named operation with an errno (e.g. `setLink` -> `EPERM`). */
@@ -132,6 +138,12 @@ export class FakeKernel implements TapControl, TunNative {
   failWrite(fd: number, errno: string): void {
     const f = this.fds.get(fd);
     if (f) f.writeErrno = errno;
+  }
+
+  /** Fail the next writes on `fd` with these errnos, one each ('' lets that one through). */
+  failWrites(fd: number, ...errnos: string[]): void {
+    const f = this.fds.get(fd);
+    if (f) f.writeErrnos.push(...errnos);
   }
 
   /** Queue fds attached to a tap, in open order. */
@@ -290,7 +302,7 @@ export class FakeKernel implements TapControl, TunNative {
       l.tun = { persist: false, flags: flags & ~IFF_TUN_EXCL, attached: new Set(), detached: new Set() };
     }
     const fd = this.#nextFd++;
-    this.fds.set(fd, { link: l, rx: [], writeErrno: undefined });
+    this.fds.set(fd, { link: l, rx: [], writeErrno: undefined, writeErrnos: [] });
     l.tun.attached.add(fd);
     this.#carrier(l);
     this.log.push(`open(${l.name})=${fd}`);
@@ -389,6 +401,41 @@ export class FakeKernel implements TapControl, TunNative {
     return this.#write(fd, frame);
   }
 
+  openWriteRing(depth: number): WriteRing | { errno: number } {
+    if (!this.has.ioUring) return { errno: ERRNO.EPERM ?? 1 };
+    this.ringsOpen++;
+    const slots: { fd: number; addr: number; len: number }[] = [];
+    let closed = false;
+    return {
+      depth,
+      prep: (slot, fd, lo, hi, len) => {
+        if (slot >= depth) throw new Error(`fake ring: slot ${slot} >= depth ${depth}`);
+        slots[slot] = { fd, addr: lo + hi * 0x100000000, len };
+      },
+      submit: (n, res) => {
+        if (closed) return -(ERRNO.EBADF ?? 9);
+        const fail = this.failNext.get('io_uring_enter');
+        if (fail !== undefined) {
+          this.failNext.delete('io_uring_enter');
+          return -(ERRNO[fail] ?? 5);
+        }
+        this.submissions++;
+        for (let i = 0; i < n; i++) {
+          const w = slots[i];
+          if (w === undefined) throw new Error(`fake ring: slot ${i} submitted unprepared`);
+          const r = this.#write(w.fd, Uint8Array.from(this.#resolve(w.addr, w.len)));
+          res[i] = r < 0 ? -this.#errno : r;
+        }
+        return n;
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.ringsOpen--;
+      },
+    };
+  }
+
   #iovecs(iov: Uint8Array, iovcnt: number): { base: number; len: number }[] {
     const words = new DataView(iov.buffer, iov.byteOffset, iov.byteLength);
     return Array.from({ length: iovcnt }, (_, i) => ({
@@ -406,6 +453,8 @@ export class FakeKernel implements TapControl, TunNative {
       f.writeErrno = undefined;
       return this.#err(e);
     }
+    const queued = f.writeErrnos.shift();
+    if (queued !== undefined && queued !== '') return this.#err(queued);
     if ((f.link.flags & IFF_UP) === 0) return this.#err('EIO');
     if (frame.length < 14) return this.#err('EINVAL');
     this.written.push({ ifindex: f.link.index, queueFd: fd, frame });

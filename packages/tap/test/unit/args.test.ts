@@ -5,8 +5,15 @@ import { nextFixedMac, parseTapArgs, parseTunArgs } from '../../src/index.js';
 const tap = (s: string) => parseTapArgs(parseDevArgs(s));
 
 describe('net_tap devargs', () => {
-  it('defaults to a kernel-numbered dtap, random MAC, no remote, not persistent', () => {
-    expect(tap('net_tap0')).toEqual({ iface: 'dtap%d', mac: { kind: 'random' }, remote: undefined, persist: false });
+  it('defaults to a kernel-numbered dtap, random MAC, no remote, not persistent, Tx through io_uring', () => {
+    expect(tap('net_tap0')).toEqual({ iface: 'dtap%d', mac: { kind: 'random' }, remote: undefined, persist: false, txUring: true });
+  });
+
+  it('takes tx_uring as a flag: bare, 1 or 0, nothing else', () => {
+    expect(tap('net_tap0,tx_uring=0').txUring).toBe(false);
+    expect(tap('net_tap0,tx_uring').txUring).toBe(true);
+    expect(tap('net_tap0,tx_uring=1').txUring).toBe(true);
+    expect(() => tap('net_tap0,tx_uring=yes')).toThrow(/tx_uring=yes is not accepted; use tx_uring, tx_uring=1 or tx_uring=0/);
   });
 
   it('takes a bare iface as the default name (DPDK optional value)', () => {
@@ -73,8 +80,9 @@ describe('net_tap devargs', () => {
 });
 
 describe('net_tun devargs', () => {
-  it('defaults to dtun%d and accepts only iface and persist', () => {
-    expect(parseTunArgs(parseDevArgs('net_tun0'))).toEqual({ iface: 'dtun%d', mac: { kind: 'random' }, remote: undefined, persist: false });
+  it('defaults to dtun%d and accepts only iface, persist and tx_uring', () => {
+    expect(parseTunArgs(parseDevArgs('net_tun0'))).toEqual({ iface: 'dtun%d', mac: { kind: 'random' }, remote: undefined, persist: false, txUring: true });
+    expect(parseTunArgs(parseDevArgs('net_tun0,tx_uring=0')).txUring).toBe(false);
     expect(parseTunArgs(parseDevArgs('net_tun0,iface=t1,persist')).persist).toBe(true);
     expect(() => parseTunArgs(parseDevArgs('net_tun0,remote=eth1'))).toThrow(/unknown parameter "remote"/);
   });

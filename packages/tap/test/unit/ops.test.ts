@@ -273,6 +273,36 @@ describe('TapPmd', () => {
       expect(tap.tun!.attached.size).toBe(2);
     });
 
+    it('sends through one io_uring per queue, closed with the queue and with the port', () => {
+      const p = create();
+      const tap = k.byName(p.ifName)!;
+      const pool = setup(p.dev, 2);
+      expect(k.ringsOpen).toBe(2);
+      expect(p.txMode).toEqual({ mode: 'io_uring' });
+      p.dev.start();
+      const m = pool.alloc();
+      pool.write(m, [...new Array<number>(12).fill(2), 0x88, 0xb5, ...new Array<number>(46).fill(0)]);
+      expect(p.dev.txBurst(1, Uint32Array.of(m), 1)).toBe(1);
+      expect(k.submissions).toBe(1);
+      expect(k.written).toEqual([expect.objectContaining({ queueFd: k.queueFds(tap)[1] })]);
+      p.dev.stop();
+      p.dev.configure(1, 1);
+      expect(k.ringsOpen).toBe(1);
+      p.dev.close();
+      expect(k.ringsOpen).toBe(0);
+    });
+
+    it('sends with one writev per frame with tx_uring=0, or when the kernel refuses io_uring (and says why)', () => {
+      const off = create({ name: 'net_tap1', iface: 'tapoff', txUring: false });
+      setup(off.dev, 1);
+      expect(off.txMode).toEqual({ mode: 'writev' });
+      k.has.ioUring = false;
+      const refused = create({ name: 'net_tap2', iface: 'tapno' });
+      setup(refused.dev, 1);
+      expect(refused.txMode).toEqual({ mode: 'writev', refused: 'EPERM' });
+      expect(k.ringsOpen).toBe(0);
+    });
+
     it('refuses different Rx and Tx queue counts', () => {
       const p = create();
       expect(() => {

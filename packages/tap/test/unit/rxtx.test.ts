@@ -246,3 +246,118 @@ describe('Tx burst', () => {
     expect(io.counters.txInvalid[0]).toBe(1);
   });
 });
+
+describe('Tx burst through io_uring (one submission per chunk of the ring depth)', () => {
+  let k: FakeKernel;
+  let pool: Mempool;
+  let io: TapRxTx;
+  let fd: number;
+  let q: TapQueue;
+
+  beforeEach(() => {
+    k = new FakeKernel();
+    fd = k.open('dtap%d', 0x1102).fd;
+    k.byName('dtap0')!.flags |= 1;
+    pool = new Mempool({ size: 64 });
+    io = new TapRxTx(k);
+    io.resize(1);
+    q = new TapQueue(0, fd, k);
+    q.setTxPool(k, pool);
+    const ring = k.openWriteRing(4);
+    if ('errno' in ring) throw new Error('fake ring refused');
+    q.setTxRing(ring);
+    io.queues = [q];
+    io.running = true;
+  });
+
+  function burst(...lens: number[]): Uint32Array {
+    const ids = new Uint32Array(lens.length + 1);
+    lens.forEach((len, i) => {
+      const m = pool.alloc();
+      pool.write(m, frame(OURS, len, i));
+      ids[i + 1] = m;
+    });
+    return ids;
+  }
+
+  it('writes every frame in order with one submission per 4 frames, frees and counts them', () => {
+    const ids = burst(60, 61, 62, 63, 64, 1514);
+    expect(io.txBurst(0, ids, 6, 1)).toBe(6);
+    expect(k.submissions).toBe(2);
+    expect(k.written.map((w) => [w.frame.length, w.frame[14]])).toEqual([[60, 0], [61, 1], [62, 2], [63, 3], [64, 4], [1514, 5]]);
+    expect(pool.inUse()).toBe(0);
+    expect(io.stats.toEthStats()).toMatchObject({ opackets: 6, obytes: 60 + 61 + 62 + 63 + 64 + 1514, oerrors: 0 });
+  });
+
+  it('leaves everything to the caller when every write fails (link down), counting one error', () => {
+    const ids = burst(60, 60, 60);
+    k.byName('dtap0')!.flags &= ~1;
+    expect(io.txBurst(0, ids, 3, 1)).toBe(0);
+    expect(pool.inUse()).toBe(3);
+    expect(io.stats.toEthStats().oerrors).toBe(1);
+  });
+
+  it('keeps the failed frames at the end of a burst the caller\'s; EAGAIN is not an error', () => {
+    const ids = burst(60, 60, 60, 60);
+    k.failWrites(fd, '', '', 'EAGAIN', 'EAGAIN');
+    expect(io.txBurst(0, ids, 4, 1)).toBe(2);
+    expect(k.written).toHaveLength(2);
+    expect(pool.inUse()).toBe(2);
+    expect(io.stats.toEthStats()).toMatchObject({ opackets: 2, oerrors: 0 });
+    // The caller sends the rest again: nothing twice, nothing lost.
+    expect(io.txBurst(0, ids, 2, 3)).toBe(2);
+    expect(k.written.map((w) => w.frame[14])).toEqual([0, 1, 2, 3]);
+  });
+
+  it('drops (and counts) a frame that failed while a later one went out: what is consumed stays a prefix', () => {
+    const ids = burst(60, 60, 60);
+    k.failWrites(fd, '', 'EIO', '');
+    expect(io.txBurst(0, ids, 3, 1)).toBe(3);
+    expect(k.written.map((w) => w.frame[14])).toEqual([0, 2]);
+    expect(pool.inUse()).toBe(0);
+    expect(io.stats.toEthStats()).toMatchObject({ opackets: 2, oerrors: 1 });
+  });
+
+  it('drops oversize frames without a write and EINVAL ones after it, and goes on', () => {
+    io.maxFrame = 1522;
+    const ids = burst(60, 1523, 10, 60, 60);
+    expect(io.txBurst(0, ids, 5, 1)).toBe(5);
+    expect(k.written.map((w) => w.frame[14])).toEqual([0, 3, 4]);
+    expect(io.counters.txOversize[0]).toBe(1);
+    expect(io.counters.txInvalid[0]).toBe(1);
+    expect(io.stats.toEthStats()).toMatchObject({ opackets: 3, oerrors: 2 });
+    expect(pool.inUse()).toBe(0);
+  });
+
+  it('takes nothing when the submission itself fails', () => {
+    const ids = burst(60, 60);
+    k.failNext.set('io_uring_enter', 'EIO');
+    expect(io.txBurst(0, ids, 2, 1)).toBe(0);
+    expect(pool.inUse()).toBe(2);
+    expect(io.stats.toEthStats().oerrors).toBe(1);
+    expect(io.txBurst(0, ids, 2, 1)).toBe(2);
+  });
+
+  it('reports the tap gone (once, from the event loop) when writes say EBADFD', async () => {
+    const gone: string[] = [];
+    io.onGone = (r) => gone.push(r);
+    const ids = burst(60, 60);
+    k.removeLink(k.byName('dtap0')!.index);
+    expect(io.txBurst(0, ids, 2, 1)).toBe(0);
+    expect(io.txBurst(0, ids, 2, 1)).toBe(0);
+    expect(gone).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(gone).toEqual(['the tap device was deleted (write: EBADFD)']);
+  });
+
+  it('closes its ring with the queue', () => {
+    expect(k.ringsOpen).toBe(1);
+    q.setTxRing(undefined);
+    expect(k.ringsOpen).toBe(0);
+    const ids = burst(60);
+    // Back to one writev per frame.
+    expect(io.txBurst(0, ids, 1, 1)).toBe(1);
+    expect(k.submissions).toBe(0);
+    expect(k.written).toHaveLength(1);
+  });
+});
