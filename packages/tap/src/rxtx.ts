@@ -4,10 +4,11 @@ import type { WriteRing } from './native/uring.js';
 
 // The data path (DPDK's pmd_rx_burst / pmd_tx_burst). The tun driver moves one frame per
 // read/write, with no batching call (no recvmmsg on a tun fd), so each frame costs one system
-// call; everything else is arranged so a burst allocates nothing: mbufs come from the pool's
-// free stack, the kernel copies straight into / out of the mbuf's room through an address
-// computed from the pool's base address, written into a per-queue iovec array in place, and
-// only small integers and that array cross into native code (no number is boxed per packet).
+// call; on Tx one io_uring submission per burst carries those writes instead. Everything else
+// is arranged so a burst allocates nothing: mbufs come from the pool's free stack, the kernel
+// copies straight into / out of the mbuf's room through an address computed from the pool's
+// base address, written into a per-queue iovec array (or io_uring entry) in place, and only
+// small integers and that array cross into native code (no number is boxed per packet).
 
 const EAGAIN = 11;
 const EINVAL = 22;
@@ -331,12 +332,7 @@ export class TapRxTx {
       sent++;
       bytes += len;
     }
-    const s = this.stats;
-    s.txPackets[queue] = (s.txPackets[queue] ?? 0) + sent;
-    s.txBytes[queue] = (s.txBytes[queue] ?? 0) + bytes;
-    if (errors + oversize + invalid) s.txErrors[queue] = (s.txErrors[queue] ?? 0) + errors + oversize + invalid;
-    if (oversize) this.counters.txOversize[queue] = (this.counters.txOversize[queue] ?? 0) + oversize;
-    if (invalid) this.counters.txInvalid[queue] = (this.counters.txInvalid[queue] ?? 0) + invalid;
+    this.#countTx(queue, sent, bytes, errors, oversize, invalid);
     return i;
   }
 
@@ -409,13 +405,17 @@ export class TapRxTx {
       if (stopErrno !== EAGAIN) errors++;
       if (stopErrno === EBADFD) this.#gone('the tap device was deleted (write: EBADFD)');
     }
+    this.#countTx(queue, sent, bytes, errors, oversize, invalid);
+    return done;
+  }
+
+  #countTx(queue: number, sent: number, bytes: number, errors: number, oversize: number, invalid: number): void {
     const s = this.stats;
     s.txPackets[queue] = (s.txPackets[queue] ?? 0) + sent;
     s.txBytes[queue] = (s.txBytes[queue] ?? 0) + bytes;
     if (errors + oversize + invalid) s.txErrors[queue] = (s.txErrors[queue] ?? 0) + errors + oversize + invalid;
     if (oversize) this.counters.txOversize[queue] = (this.counters.txOversize[queue] ?? 0) + oversize;
     if (invalid) this.counters.txInvalid[queue] = (this.counters.txInvalid[queue] ?? 0) + invalid;
-    return done;
   }
 
   #gone(reason: string): void {
