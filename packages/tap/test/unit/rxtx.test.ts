@@ -167,34 +167,48 @@ describe('Rx burst', () => {
   });
 });
 
+/** A started Tx queue on an up tap of a fake kernel; with `ringDepth`, sending through a fake io_uring. */
+function txBed(ringDepth?: number): { k: FakeKernel; pool: Mempool; io: TapRxTx; fd: number; q: TapQueue; burst: (first: number, ...lens: number[]) => Uint32Array } {
+  const k = new FakeKernel();
+  const fd = k.open('dtap%d', 0x1102).fd;
+  k.byName('dtap0')!.flags |= 1;
+  const pool = new Mempool({ size: 64 });
+  const io = new TapRxTx(k);
+  io.resize(1);
+  const q = new TapQueue(0, fd, k);
+  q.setTxPool(k, pool);
+  if (ringDepth !== undefined) {
+    const ring = k.openWriteRing(ringDepth);
+    if ('errno' in ring) throw new Error('fake ring refused');
+    q.setTxRing(ring);
+  }
+  io.queues = [q];
+  io.running = true;
+  /** Frames of these lengths (tagged 0, 1, ... at byte 14) in mbufs from index `first` of the array. */
+  const burst = (first: number, ...lens: number[]): Uint32Array => {
+    const ids = new Uint32Array(lens.length + first);
+    lens.forEach((len, i) => {
+      const m = pool.alloc();
+      pool.write(m, frame(OURS, len, i));
+      ids[i + first] = m;
+    });
+    return ids;
+  };
+  return { k, pool, io, fd, q, burst };
+}
+
 describe('Tx burst', () => {
   let k: FakeKernel;
   let pool: Mempool;
   let io: TapRxTx;
   let fd: number;
+  let burst: (...lens: number[]) => Uint32Array;
 
   beforeEach(() => {
-    k = new FakeKernel();
-    fd = k.open('dtap%d', 0x1102).fd;
-    k.byName('dtap0')!.flags |= 1;
-    pool = new Mempool({ size: 64 });
-    io = new TapRxTx(k);
-    io.resize(1);
-    const q = new TapQueue(0, fd, k);
-    q.setTxPool(k, pool);
-    io.queues = [q];
-    io.running = true;
+    const b = txBed();
+    ({ k, pool, io, fd } = b);
+    burst = (...lens) => b.burst(2, ...lens);
   });
-
-  function burst(...lens: number[]): Uint32Array {
-    const ids = new Uint32Array(lens.length + 2);
-    lens.forEach((len, i) => {
-      const m = pool.alloc();
-      pool.write(m, frame(OURS, len, i));
-      ids[i + 2] = m;
-    });
-    return ids;
-  }
 
   it('writes each frame from its mbuf, frees it and counts it', () => {
     const ids = burst(60, 1514);
@@ -253,32 +267,13 @@ describe('Tx burst through io_uring (one submission per chunk of the ring depth)
   let io: TapRxTx;
   let fd: number;
   let q: TapQueue;
+  let burst: (...lens: number[]) => Uint32Array;
 
   beforeEach(() => {
-    k = new FakeKernel();
-    fd = k.open('dtap%d', 0x1102).fd;
-    k.byName('dtap0')!.flags |= 1;
-    pool = new Mempool({ size: 64 });
-    io = new TapRxTx(k);
-    io.resize(1);
-    q = new TapQueue(0, fd, k);
-    q.setTxPool(k, pool);
-    const ring = k.openWriteRing(4);
-    if ('errno' in ring) throw new Error('fake ring refused');
-    q.setTxRing(ring);
-    io.queues = [q];
-    io.running = true;
+    const b = txBed(4);
+    ({ k, pool, io, fd, q } = b);
+    burst = (...lens) => b.burst(1, ...lens);
   });
-
-  function burst(...lens: number[]): Uint32Array {
-    const ids = new Uint32Array(lens.length + 1);
-    lens.forEach((len, i) => {
-      const m = pool.alloc();
-      pool.write(m, frame(OURS, len, i));
-      ids[i + 1] = m;
-    });
-    return ids;
-  }
 
   it('writes every frame in order with one submission per 4 frames, frees and counts them', () => {
     const ids = burst(60, 61, 62, 63, 64, 1514);
