@@ -44,7 +44,9 @@ export function ratioFigures(figures: readonly Figure[], sizes: readonly number[
           if (a === undefined || b === undefined) continue;
           const samples = ratioSamples(a.samples, b.samples);
           if (samples.length === 0) continue;
-          const notes = key === 'cpu_ns' && (b.notes.some((n) => n.includes('spins')) || a.notes.some((n) => n.includes('spins'))) ? ['one side spins: CPU ratio compares a sleeping and a polling receiver'] : [];
+          // Only a receiver can sleep: both sides of a Tx ratio send as fast as they are let.
+          const spins = (f: Figure): boolean => f.notes.some((n) => n.includes('spins'));
+          const notes = dir === 'rx' && key === 'cpu_ns' && (spins(a) || spins(b)) ? ['one side spins: CPU ratio compares a sleeping and a polling receiver'] : [];
           out.push(
             makeFigure(
               { section: 'overhead', subject: r.name, variant: `${dir}${s}`, key: metric, metric: `${dir} ${key === 'mpps' ? 'rate' : 'CPU/packet'} ${r.num} / ${den}`, unit: 'x', better },

@@ -26,6 +26,12 @@ describe('ratioFigures', () => {
     expect(out[0]?.notes[0]).toMatch(/sleeping and a polling/);
   });
 
+  it('does not say so on a Tx ratio: both sides send flat out', () => {
+    const out = ratioFigures([f('tx', 'tap', 'cpu_ns', [10]), f('tx', 'dpdk-tap', 'cpu_ns', [100], ['poll mode: spins a core'])], [64]);
+    expect(out).toHaveLength(1);
+    expect(out[0]?.notes).toEqual([]);
+  });
+
   it('makes nothing when a side is missing', () => {
     expect(ratioFigures([f('rx', 'vf-pmd', 'mpps', [1])], [64])).toEqual([]);
   });
