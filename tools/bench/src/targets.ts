@@ -21,6 +21,11 @@ export interface TargetSpec extends Condition {
    * nothing can receive more than is sent).
    */
   readonly orElse?: Condition & { readonly note: string };
+  /**
+   * A figure that puts the value in scale, quoted in the note when the target is missed (the
+   * CPU an idle process is charged when woken as often as the receiver).
+   */
+  readonly context?: { readonly figure: string; readonly stat: 'min' | 'median' | 'max'; readonly label: string; readonly unit: string };
 }
 
 export interface TargetOptions {
@@ -100,6 +105,7 @@ export function targetSpecs(opts: TargetOptions): TargetSpec[] {
       stat: 'median',
       op: '<=',
       threshold: 100,
+      context: { figure: `rx.vf-pmd.${small}.idle_twin_ns`, stat: 'median', label: 'an idle process woken as often is charged', unit: 'ns/packet' },
     },
     {
       id: 'ceiling-failsafe',
@@ -209,6 +215,10 @@ function statOf(f: Figure | undefined, stat: Condition['stat']): number | null {
 }
 
 /** Judge every target; a target whose figure is absent or empty is `not-measured`. */
+function fmtContext(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+}
+
 export function evaluateTargets(figures: readonly Figure[], specs: readonly TargetSpec[]): TargetResult[] {
   const byId = new Map(figures.map((f) => [f.id, f]));
   return specs.map((t) => {
@@ -221,6 +231,8 @@ export function evaluateTargets(figures: readonly Figure[], specs: readonly Targ
       const v = statOf(byId.get(alt.figure), alt.stat);
       if (v !== null && holds(alt.op, v, alt.threshold)) return { ...base, status: 'met', note: alt.note };
     }
-    return { ...base, status: 'missed', note: '' };
+    const ctx = t.context === undefined ? null : statOf(byId.get(t.context.figure), t.context.stat);
+    const note = t.context === undefined || ctx === null ? '' : `${t.context.label} ${fmtContext(ctx)} ${t.context.unit} (${t.context.figure})`;
+    return { ...base, status: 'missed', note };
   });
 }

@@ -52,6 +52,17 @@ describe('evaluateTargets', () => {
     expect(evaluateTargets([low, fig('rx.a.64.loss_pct', [0, 3])], [ratio])[0]?.status).toBe('missed');
     expect(evaluateTargets([low], [ratio])[0]?.status).toBe('missed');
   });
+
+  it('quotes the context figure in the note of a missed target, and only then', () => {
+    const [spec] = targetSpecs({ sizes: [64], settleMs: 200 }).filter((s) => s.id === 'vf-rx-cpu');
+    if (spec === undefined) throw new Error('no vf-rx-cpu target');
+    const twin = fig('rx.vf-pmd.64.idle_twin_ns', [231.2, 262.4]);
+    const missed = evaluateTargets([fig('rx.vf-pmd.64.cpu_ns', [250]), twin], [spec])[0];
+    expect(missed?.status).toBe('missed');
+    expect(missed?.note).toBe('an idle process woken as often is charged 247 ns/packet (rx.vf-pmd.64.idle_twin_ns)');
+    expect(evaluateTargets([fig('rx.vf-pmd.64.cpu_ns', [250])], [spec])[0]?.note).toBe('');
+    expect(evaluateTargets([fig('rx.vf-pmd.64.cpu_ns', [90]), twin], [spec])[0]).toMatchObject({ status: 'met', note: '' });
+  });
 });
 
 describe('targetSpecs', () => {
