@@ -42,8 +42,10 @@ export function rxBurst(priv: FsPriv, queue: number, out: Uint32Array, max: numb
   if (got > 0) {
     const pool = priv.rxPools[queue];
     if (pool !== undefined) {
+      // Loaded once: a property load in the loop is checked again for every packet.
+      const port = pool.port;
       const portId = priv.port.portId;
-      for (let k = 0; k < got; k++) pool.port[out[k] ?? 0] = portId;
+      for (let k = 0; k < got; k++) port[out[k] ?? 0] = portId;
     }
   }
   return got;
