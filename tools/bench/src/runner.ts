@@ -12,6 +12,7 @@ import { runFailover, runServicing } from './failover.js';
 import { busyProcesses, gitInfo, machineInfo, repoRoot, workspaceVersions } from './machine.js';
 import type { BenchOptions } from './parse.js';
 import { ratioFigures } from './ratios.js';
+import { runPaired } from './paired.js';
 import { runCeiling, runMemory, runRates, SUBJECTS } from './rates.js';
 import { SCHEMA_ID, type BenchResult, type Figure } from './schema.js';
 import { evaluateTargets, targetSpecs } from './targets.js';
@@ -74,6 +75,8 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
   };
   try {
     if (opts.only.includes('rx') || opts.only.includes('tx')) await runRates(env, SUBJECTS.filter((s) => opts.subjects?.includes(s.name) ?? true));
+    const pairDirs = (['rx', 'tx'] as const).filter((d) => opts.only.includes(d));
+    if (pairDirs.length > 0 && (opts.subjects === undefined || opts.subjects.includes('failsafe'))) await runPaired(env, pairDirs);
     if (opts.only.includes('rx')) {
       hooks.log('wake-up toll of this machine (idle process, pipe, CPU 0)');
       try {

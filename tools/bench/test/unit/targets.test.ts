@@ -80,6 +80,18 @@ describe('targetSpecs', () => {
     expect(specs.find((s) => s.id === 'ceiling-failsafe')?.threshold).toBe(10);
   });
 
+  it('judges fail-safe against the VF PMD measured at once, and the ceiling per CPU-second', () => {
+    const specs = targetSpecs({ sizes: [64], settleMs: 0 });
+    const figure = (id: string): string | undefined => specs.find((s) => s.id === id)?.figure;
+    expect(figure('failsafe-rx-rate-64')).toBe('overhead.failsafe-vs-vf-pmd.rx64-concurrent.rate_ratio');
+    expect(figure('failsafe-tx-rate-64')).toBe('overhead.failsafe-vs-vf-pmd.tx64-concurrent.rate_ratio');
+    expect(figure('failsafe-rx-cpu-64')).toBe('overhead.failsafe-vs-vf-pmd.rx64-concurrent.cpu_ratio');
+    expect(figure('failsafe-tx-cpu-64')).toBe('overhead.failsafe-vs-vf-pmd.tx64-concurrent.cpu_ratio');
+    // Both receivers take every frame of the one generator: no "generator-bound" escape.
+    expect(specs.find((s) => s.id === 'failsafe-rx-rate-64')?.orElse).toBeUndefined();
+    expect(figure('ceiling-failsafe')).toBe('ceiling.failsafe.64.cpu_mpps');
+  });
+
   it('judges the first size when 64 B is not measured', () => {
     const specs = targetSpecs({ sizes: [1500], settleMs: 0 });
     expect(specs.find((s) => s.id === 'vf-rx-cpu')?.figure).toBe('rx.vf-pmd.1500.cpu_ns');

@@ -1,0 +1,142 @@
+/**
+ * Fail-safe against the VF PMD it wraps, at the same time: two processes on the same CPU, each
+ * with its own packet socket on the VF, measured over ONE window. Receiving, both get a copy of
+ * every frame of one generator, so they see the same offered rate, the same block retirements
+ * and the same machine moment; sending, both send flat out and share the CPU. Measured one after
+ * the other, the two windows' generator rates differed by up to 50 % on this VM, and a sleeping
+ * receiver's CPU per packet follows the rate (its wake-up rate does): the sequential ratio then
+ * measures the generator and the VM's drift, not fail-safe.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { debugThreads, OurEndpoint, type Generator, type Snap } from './endpoints.js';
+import type { Env } from './env.js';
+import { DRAIN_MS, failsafeDevargs, openGenerator, TX_DST_MAC, vfArgs, warmUp, warmUpTx } from './rates.js';
+import { makeFigure } from './schema.js';
+
+interface Side {
+  /** Frames received (rx) or accepted by the PMD (tx) per µs. */
+  readonly mpps: number;
+  readonly cpuNs: number;
+  /** Of which system time. */
+  readonly sysNs: number;
+  readonly wakeupsPerKpkt: number;
+}
+
+type Dir = 'rx' | 'tx';
+
+export function pairSide(dir: Dir, a: Snap | undefined, b: Snap | undefined, ns: number): Side {
+  if (a === undefined || b === undefined || ns <= 0) return { mpps: Number.NaN, cpuNs: Number.NaN, sysNs: Number.NaN, wakeupsPerKpkt: Number.NaN };
+  const pkts = dir === 'rx' ? b.rx - a.rx : b.tx - a.tx;
+  return {
+    mpps: (pkts * 1e3) / ns,
+    cpuNs: pkts > 0 ? (b.cpuNs - a.cpuNs) / pkts : Number.NaN,
+    sysNs: pkts > 0 ? (b.sysNs - a.sysNs) / pkts : Number.NaN,
+    wakeupsPerKpkt: dir === 'rx' && pkts > 0 ? ((b.rxWakeups - a.rxWakeups) * 1000) / pkts : Number.NaN,
+  };
+}
+
+/** Both receivers over one generator window; the generator's time is the rates' denominator. */
+async function rxWindow(eps: readonly OurEndpoint[], gen: Generator, size: number, windowMs: number): Promise<Side[]> {
+  const a = await Promise.all(eps.map((ep) => ep.snap()));
+  await gen.start(size);
+  await sleep(windowMs);
+  const g = await gen.stop();
+  await sleep(DRAIN_MS);
+  const b = await Promise.all(eps.map((ep) => ep.snap()));
+  eps.forEach((ep, i) => {
+    debugThreads(ep.subject, a[i], b[i]);
+  });
+  return eps.map((_, i) => pairSide('rx', a[i], b[i], g.ns));
+}
+
+/** Both senders flat out over one window; each one's own clock is its rate's denominator. */
+async function txWindow(eps: readonly OurEndpoint[], size: number, windowMs: number): Promise<Side[]> {
+  const a = await Promise.all(eps.map((ep) => ep.snap()));
+  await Promise.all(eps.map((ep) => ep.startTx(size, TX_DST_MAC)));
+  await sleep(windowMs);
+  await Promise.all(eps.map((ep) => ep.stopAll()));
+  const b = await Promise.all(eps.map((ep) => ep.snap()));
+  return eps.map((_, i) => pairSide('tx', a[i], b[i], (b[i]?.tNs ?? 0) - (a[i]?.tNs ?? 0)));
+}
+
+/**
+ * `overhead.failsafe-vs-vf-pmd.{rx,tx}<size>-concurrent.{rate,cpu}_ratio`. The fail-safe's VF
+ * runs with own_rx, whose tc filter acts on the interface, so the plain VF PMD next to it meets
+ * the same kernel path as the `vf-pmd-own_rx` subject. Both share CPU 0: what the CPU ratio
+ * compares is each one's work per packet, with the wake-up toll (docs: wake.ts) paid by both.
+ */
+export async function runPaired(env: Env, dirs: readonly Dir[]): Promise<void> {
+  const { opts } = env;
+  const ratios = new Map<string, number[]>();
+  const add = (key: string, v: number): void => {
+    if (!Number.isFinite(v)) return;
+    const xs = ratios.get(key);
+    if (xs === undefined) ratios.set(key, [v]);
+    else xs.push(v);
+  };
+  const record = (dir: Dir, size: number, fs: Side, vf: Side): void => {
+    env.log(
+      `  ${dir} at once ${size} B: failsafe ${fs.mpps.toFixed(3)} Mpps ${fs.cpuNs.toFixed(0)} ns/pkt (${fs.sysNs.toFixed(0)} sys), vf-pmd ${vf.mpps.toFixed(3)} Mpps ${vf.cpuNs.toFixed(0)} ns/pkt (${vf.sysNs.toFixed(0)} sys)` +
+        (dir === 'rx' ? ` (${fs.wakeupsPerKpkt.toFixed(1)} / ${vf.wakeupsPerKpkt.toFixed(1)} wake-ups/kpkt)` : ''),
+    );
+    add(`${dir}|${size}|rate_ratio`, fs.mpps / vf.mpps);
+    add(`${dir}|${size}|cpu_ratio`, fs.cpuNs / vf.cpuNs);
+  };
+  for (let r = 0; r < opts.reps; r++) {
+    env.log(`failsafe + vf-pmd at once: opening (round ${r + 1}/${opts.reps})`);
+    const eps: (OurEndpoint | undefined)[] = [undefined, undefined];
+    let gen: Generator | undefined;
+    try {
+      // The kernel hands a frame to the packet socket opened last first (ptype_all is a
+      // stack), whose block then retires and wakes its reader first: take turns.
+      const opens = [
+        () => OurEndpoint.open('paired-failsafe', env.guestNs, { kind: 'failsafe', devargs: failsafeDevargs(env) }, env.childEnv, opts.cpuProf),
+        () => OurEndpoint.open('paired-vf-pmd', env.guestNs, { kind: 'af_packet', devargs: `net_af_packet0,iface=${env.vf}${vfArgs(env)}` }, env.childEnv, opts.cpuProf),
+      ];
+      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) eps[i] = await opens[i]?.();
+      const [fsEp, vfEp] = eps;
+      if (fsEp === undefined || vfEp === undefined) break;
+      const both = [fsEp, vfEp];
+      if (dirs.includes('rx')) {
+        for (const ep of both) await ep.startRx();
+        gen = await openGenerator(env, env.hostVf);
+        await warmUp(env, gen);
+        for (const size of opts.sizes) {
+          const [fs, vf] = await rxWindow(both, gen, size, opts.windowMs);
+          if (fs !== undefined && vf !== undefined) record('rx', size, fs, vf);
+        }
+        await gen.close();
+        gen = undefined;
+        for (const ep of both) await ep.stopAll();
+      }
+      if (dirs.includes('tx')) {
+        await Promise.all(both.map((ep) => warmUpTx(env, ep)));
+        for (const size of opts.sizes) {
+          const [fs, vf] = await txWindow(both, size, opts.windowMs);
+          if (fs !== undefined && vf !== undefined) record('tx', size, fs, vf);
+        }
+      }
+    } catch (e) {
+      env.missing.push(`failsafe + vf-pmd at once: ${e instanceof Error ? e.message : String(e)}`);
+      break;
+    } finally {
+      await gen?.close().catch(() => undefined);
+      for (const ep of eps) await ep?.close().catch(() => undefined);
+    }
+  }
+  for (const dir of dirs) {
+    const what = dir === 'rx' ? 'both receivers at once, same CPU, one generator window' : 'both sending flat out at once, same CPU; rate = frames the PMD accepted';
+    for (const size of opts.sizes) {
+      for (const [key, metric, better] of [
+        ['rate_ratio', 'rate', 'higher'],
+        ['cpu_ratio', 'CPU/packet', 'lower'],
+      ] as const) {
+        const xs = ratios.get(`${dir}|${size}|${key}`);
+        if (xs === undefined) continue;
+        env.figures.push(
+          makeFigure({ section: 'overhead', subject: 'failsafe-vs-vf-pmd', variant: `${dir}${size}-concurrent`, key, metric: `${dir} ${metric} failsafe / vf-pmd, at once`, unit: 'x', better }, xs, [what]),
+        );
+      }
+    }
+  }
+}
