@@ -32,6 +32,31 @@ describe.skipIf(!integrationGate('bench smoke run'))('bench smoke run', () => {
   }, 60_000);
 });
 
+describe.skipIf(!integrationGate('bench paired run'))('bench paired run', () => {
+  it('measures fail-safe and the VF PMD at once, both receiving every frame, and leaves nothing behind', async () => {
+    const opts = parseArgs(['--quick', '--only', 'rx,tx', '--subjects', 'failsafe', '--sizes', '64', '--window-ms', '400', '--no-dpdk']);
+    const lines: string[] = [];
+    const before = new Set((await SimGuest.list()).map((s) => s.prefix));
+    const r = await runBench(opts, { log: (l) => lines.push(l) });
+    expect(validateResult(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    const fig = (id: string) => r.figures.find((f) => f.id === id);
+    const log = lines.join('\n');
+    // Two sockets on one interface, one generator: each receiver gets every frame.
+    const rxRate = fig('overhead.failsafe-vs-vf-pmd.rx64-concurrent.rate_ratio');
+    expect(rxRate?.n, log).toBe(1);
+    expect(rxRate?.median ?? 0).toBeGreaterThan(0.9);
+    expect(rxRate?.median ?? 9).toBeLessThan(1.1);
+    for (const id of ['rx64-concurrent.cpu_ratio', 'tx64-concurrent.rate_ratio', 'tx64-concurrent.cpu_ratio']) {
+      expect(fig(`overhead.failsafe-vs-vf-pmd.${id}`)?.median ?? 0, `${id}\n${log}`).toBeGreaterThan(0);
+    }
+    // Quick runs leave the A/A control out.
+    expect(r.figures.some((f) => f.id.startsWith('overhead.vf-pmd-vs-vf-pmd.'))).toBe(false);
+    expect(r.targets.find((t) => t.id === 'failsafe-rx-rate-64')?.status).toBe('met');
+    const after = (await SimGuest.list()).filter((s) => !before.has(s.prefix) && s.ownerPid === process.pid);
+    expect(after).toEqual([]);
+  }, 90_000);
+});
+
 describe.skipIf(!integrationGate('bench interrupted'))('bench interrupted', () => {
   it('SIGTERM mid-run tears the simulated guest and every child down, exit code 143', async () => {
     const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
