@@ -55,6 +55,8 @@ export interface SpawnOptions {
   readonly cpuProfDir?: string;
   readonly env?: Readonly<Record<string, string>>;
   readonly label: string;
+  /** Extra node/V8 flags for this child (after NETVSC_BENCH_NODE_FLAGS). */
+  readonly nodeArgs?: readonly string[];
 }
 
 interface Pending {
@@ -86,7 +88,7 @@ export class Child {
     const wrap = process.env.NETVSC_BENCH_WRAP?.split(' ').filter((s) => s !== '') ?? [];
     args.push(...wrap.map((s) => s.replaceAll('{label}', o.label)));
     if (o.cpus !== undefined) args.push('taskset', '-c', o.cpus);
-    args.push(process.execPath, ...(process.env.NETVSC_BENCH_NODE_FLAGS?.split(' ').filter((s) => s !== '') ?? []));
+    args.push(process.execPath, ...(process.env.NETVSC_BENCH_NODE_FLAGS?.split(' ').filter((s) => s !== '') ?? []), ...(o.nodeArgs ?? []));
     if (o.cpuProfDir !== undefined) args.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=${o.label}-${Date.now()}.cpuprofile`);
     args.push(scriptPath(o.script));
     const proc = spawn(ipTool(), args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });

@@ -165,8 +165,8 @@ export class OurEndpoint implements Endpoint {
     this.child = child;
   }
 
-  static async open(subject: string, ns: string, open: OpenArgs, env: Readonly<Record<string, string>>, cpuProfDir?: string, pin = true): Promise<OurEndpoint> {
-    const child = await Child.start({ ns, script: 'app.js', label: subject, env, ...(pin ? { cpus: String(RECEIVER_CPU) } : {}), ...(cpuProfDir === undefined ? {} : { cpuProfDir }) });
+  static async open(subject: string, ns: string, open: OpenArgs, env: Readonly<Record<string, string>>, cpuProfDir?: string, pin = true, nodeArgs: readonly string[] = []): Promise<OurEndpoint> {
+    const child = await Child.start({ ns, script: 'app.js', label: subject, env, nodeArgs, ...(pin ? { cpus: String(RECEIVER_CPU) } : {}), ...(cpuProfDir === undefined ? {} : { cpuProfDir }) });
     try {
       await child.open(open);
     } catch (e) {
