@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Snap } from '../../src/endpoints.js';
-import { pairSide } from '../../src/paired.js';
+import { pairRounds, pairSide } from '../../src/paired.js';
 
 const snap = (o: Partial<Snap>): Snap => ({
   tNs: 0,
@@ -38,5 +38,14 @@ describe('pairSide', () => {
     expect(pairSide('rx', undefined, snap({}), 1000).cpuNs).toBeNaN();
     expect(pairSide('rx', snap({ rx: 5 }), snap({ rx: 5, cpuNs: 100 }), 1000).cpuNs).toBeNaN();
     expect(pairSide('tx', snap({}), snap({ tx: 10 }), 0).mpps).toBeNaN();
+  });
+});
+
+describe('pairRounds', () => {
+  it('takes an even number of rounds in full runs, so each opening order counts as often', () => {
+    expect(pairRounds(3, false)).toBe(4);
+    expect(pairRounds(4, false)).toBe(4);
+    expect(pairRounds(1, false)).toBe(2);
+    expect(pairRounds(1, true)).toBe(1);
   });
 });
