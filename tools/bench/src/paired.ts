@@ -71,8 +71,8 @@ interface PairDef {
 function pairs(env: Env, dirs: readonly Dir[]): PairDef[] {
   const vf: OpenArgs = { kind: 'af_packet', devargs: `net_af_packet0,iface=${env.vf}${vfArgs(env)}` };
   const out: PairDef[] = [{ name: 'failsafe-vs-vf-pmd', left: { label: 'failsafe', open: { kind: 'failsafe', devargs: failsafeDevargs(env) } }, right: { label: 'vf-pmd', open: vf }, dirs }];
-  // The method's own noise: the same PMD on both sides. Measured: single rounds 0.92-1.21 on
-  // Rx CPU/packet, so a ratio is read against this, not against 1.0.
+  // The method's own noise: the same PMD on both sides. Measured: single rounds 0.81-1.40 on
+  // Rx CPU/packet at 64 B, so a ratio is read against this, not against 1.0.
   if (!env.opts.quick && dirs.includes('rx')) out.push({ name: 'vf-pmd-vs-vf-pmd', left: { label: 'vf-pmd', open: vf }, right: { label: 'vf-pmd', open: vf }, dirs: ['rx'] });
   return out;
 }
