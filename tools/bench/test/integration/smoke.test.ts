@@ -11,36 +11,37 @@ import { validateResult } from '../../src/schema.js';
 
 // One short scenario end to end (simulated guest, generator child, receiver child, teardown):
 // the runner's plumbing, not the figures, which are only checked to exist and be sane.
+
+/** Run the bench in-process; the result (schema-checked), its log, and simulators of ours left behind. */
+async function runChecked(argv: readonly string[]): Promise<{ r: Awaited<ReturnType<typeof runBench>>; log: string; leftovers: unknown[] }> {
+  const lines: string[] = [];
+  const before = new Set((await SimGuest.list()).map((s) => s.prefix));
+  const r = await runBench(parseArgs(argv), { log: (l) => lines.push(l) });
+  expect(validateResult(JSON.parse(JSON.stringify(r)))).toEqual([]);
+  // Other packages' integration tests may run their own simulators meanwhile: look at ours.
+  const leftovers = (await SimGuest.list()).filter((s) => !before.has(s.prefix) && s.ownerPid === process.pid);
+  return { r, log: lines.join('\n'), leftovers };
+}
+
 describe.skipIf(!integrationGate('bench smoke run'))('bench smoke run', () => {
   it('measures vf-pmd Rx with our own generator and leaves nothing behind', async () => {
-    const opts = parseArgs(['--quick', '--only', 'rx', '--subjects', 'vf-pmd', '--sizes', '64', '--window-ms', '500', '--no-dpdk']);
-    const lines: string[] = [];
-    const before = new Set((await SimGuest.list()).map((s) => s.prefix));
-    const r = await runBench(opts, { log: (l) => lines.push(l) });
-    expect(validateResult(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    const { r, log, leftovers } = await runChecked(['--quick', '--only', 'rx', '--subjects', 'vf-pmd', '--sizes', '64', '--window-ms', '500', '--no-dpdk']);
     const rate = r.figures.find((f) => f.id === 'rx.vf-pmd.64.mpps');
     const gen = r.figures.find((f) => f.id === 'rx.vf-pmd.64.gen_mpps');
-    expect(rate?.n, lines.join('\n')).toBe(1);
+    expect(rate?.n, log).toBe(1);
     expect(gen?.median ?? 0).toBeGreaterThan(0);
     expect(rate?.median ?? 0).toBeGreaterThan(0);
     expect(rate?.median ?? 0).toBeLessThanOrEqual((gen?.median ?? 0) * 1.01);
     expect(r.missing.some((m) => m.includes('DPDK comparison'))).toBe(true);
     expect(r.run.generator).toMatch(/^ours/);
-    // Other packages' integration tests may run their own simulators meanwhile: look at ours.
-    const after = (await SimGuest.list()).filter((s) => !before.has(s.prefix) && s.ownerPid === process.pid);
-    expect(after).toEqual([]);
+    expect(leftovers).toEqual([]);
   }, 60_000);
 });
 
 describe.skipIf(!integrationGate('bench paired run'))('bench paired run', () => {
   it('measures fail-safe and the VF PMD at once, both receiving every frame, and leaves nothing behind', async () => {
-    const opts = parseArgs(['--quick', '--only', 'rx,tx', '--subjects', 'failsafe', '--sizes', '64', '--window-ms', '400', '--no-dpdk']);
-    const lines: string[] = [];
-    const before = new Set((await SimGuest.list()).map((s) => s.prefix));
-    const r = await runBench(opts, { log: (l) => lines.push(l) });
-    expect(validateResult(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    const { r, log, leftovers } = await runChecked(['--quick', '--only', 'rx,tx', '--subjects', 'failsafe', '--sizes', '64', '--window-ms', '400', '--no-dpdk']);
     const fig = (id: string) => r.figures.find((f) => f.id === id);
-    const log = lines.join('\n');
     // Two sockets on one interface, one generator: each receiver gets every frame.
     const rxRate = fig('overhead.failsafe-vs-vf-pmd.rx64-concurrent.rate_ratio');
     expect(rxRate?.n, log).toBe(1);
@@ -52,8 +53,7 @@ describe.skipIf(!integrationGate('bench paired run'))('bench paired run', () => 
     // Quick runs leave the A/A control out.
     expect(r.figures.some((f) => f.id.startsWith('overhead.vf-pmd-vs-vf-pmd.'))).toBe(false);
     expect(r.targets.find((t) => t.id === 'failsafe-rx-rate-64')?.status).toBe('met');
-    const after = (await SimGuest.list()).filter((s) => !before.has(s.prefix) && s.ownerPid === process.pid);
-    expect(after).toEqual([]);
+    expect(leftovers).toEqual([]);
   }, 90_000);
 });
 
