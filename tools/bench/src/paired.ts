@@ -130,8 +130,8 @@ async function runPair(env: Env, pair: PairDef): Promise<void> {
       if (l === undefined || rt === undefined) break;
       const both = [l, rt];
       if (dirs.includes('rx')) {
-        for (const ep of both) await ep.startRx();
         gen = await openGenerator(env, env.hostVf);
+        for (const ep of both) await ep.startRx();
         await warmUp(env, gen);
         for (const size of opts.sizes) {
           const [a, b] = await rxWindow(both, gen, size, opts.windowMs);

@@ -144,7 +144,8 @@ export const USAGE = `usage: netvsc-bench compare OLD.json NEW.json
                     [--generator auto|dpdk|ours] [--no-dpdk] [--cpu-prof DIR]
                     [--out FILE] [--json]
 
-  --quick        ~1-minute smoke run: 1 repetition, 0.7 s windows, 3 removals, 2 s servicing phases
+  --quick        ~1-minute smoke run: 1 repetition, 0.5 s windows, 3 removals, 2 s servicing
+                 phases, no diagnostic subjects (vf-pmd-4k, tap-writev) unless named
   --out FILE     result JSON (default tools/bench/results/bench-<time>.json)
   --cpu-prof DIR write V8 CPU profiles of the bench's node children to DIR
   --json         print the result JSON instead of the table
@@ -164,7 +165,7 @@ export function parseArgs(argv: readonly string[], nowIso = new Date().toISOStri
   const o = {
     quick,
     reps: quick ? 1 : 3,
-    windowMs: quick ? 700 : 3000,
+    windowMs: quick ? 500 : 3000,
     removals: quick ? 3 : 20,
     allocPackets: quick ? 1_000_000 : 10_000_000,
     servicingS: quick ? 2 : 10,

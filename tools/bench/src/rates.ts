@@ -9,6 +9,7 @@ import { linkCounters, redirectAll } from './host.js';
 import type { Figure, FigureSpec } from './schema.js';
 import { makeFigure } from './schema.js';
 import type { Env } from './env.js';
+import type { BenchOptions } from './parse.js';
 import type { CeilingRound, OpenArgs } from './proto.js';
 
 /** Destination of the guest's Tx frames (a "remote VM"; the host veth end counts them). */
@@ -34,6 +35,11 @@ export interface Subject {
   readonly hostIf: (env: Env) => string;
   readonly rx: boolean;
   readonly tx: boolean;
+  /**
+   * A variant that explains another subject's figure and that no target reads (DPDK's block
+   * size, writev instead of io_uring): left out of quick runs unless --subjects names it.
+   */
+  readonly diagnostic?: boolean;
   readonly open: (env: Env) => Promise<{ ep: Endpoint; undo?: () => Promise<void> }>;
 }
 
@@ -69,6 +75,7 @@ export const SUBJECTS: readonly Subject[] = [
     hostIf: (e) => e.hostVf,
     rx: true,
     tx: false,
+    diagnostic: true,
     open: ours('vf-pmd-4k', (e) => ({ kind: 'af_packet', devargs: `net_af_packet0,iface=${e.vf},${DPDK_BLOCK_ARGS}` })),
   },
   {
@@ -102,6 +109,7 @@ export const SUBJECTS: readonly Subject[] = [
     hostIf: (e) => e.hostSyn,
     rx: false,
     tx: true,
+    diagnostic: true,
     open: ours('tap-writev', (e) => ({ kind: 'tap', devargs: `net_tap0,iface=${OUR_TAP},remote=${e.netvsc},tx_uring=0` })),
   },
   {
@@ -138,6 +146,17 @@ export function vfArgs(e: Env): string {
 
 export function failsafeDevargs(e: Env, vfExtra = vfArgs(e)): string {
   return `net_failsafe0,dev(${e.pci},own_rx=1${vfExtra}),dev(net_tap0,iface=${OUR_TAP},remote=${e.netvsc})`;
+}
+
+/**
+ * The subjects a run measures: those --subjects names, or else all of them but, in a quick run,
+ * the diagnostic variants. Returns the subjects left out for being diagnostic, to be said.
+ */
+export function selectSubjects(opts: Pick<BenchOptions, 'quick' | 'subjects'>, all: readonly Subject[] = SUBJECTS): { subjects: Subject[]; skipped: SubjectName[] } {
+  const named = opts.subjects;
+  if (named !== undefined) return { subjects: all.filter((s) => named.includes(s.name)), skipped: [] };
+  if (!opts.quick) return { subjects: [...all], skipped: [] };
+  return { subjects: all.filter((s) => s.diagnostic !== true), skipped: all.filter((s) => s.diagnostic === true).map((s) => s.name) };
 }
 
 export async function openGenerator(env: Env, iface: string): Promise<Generator> {
@@ -270,19 +289,23 @@ export async function runRates(env: Env, subjects: readonly Subject[]): Promise<
     for (const subj of active) {
       if (broken.has(subj.name)) continue;
       env.log(`${subj.name}: opening (round ${r + 1}/${opts.reps})`);
-      let opened: { ep: Endpoint; undo?: () => Promise<void> };
-      try {
-        opened = await subj.open(env);
-      } catch (e) {
-        env.missing.push(`${subj.name}: could not open: ${e instanceof Error ? e.message : String(e)}`);
+      const hostIf = subj.hostIf(env);
+      // The Rx generator starts alongside the subject (both stay idle until measured): a second
+      // less per subject. A DPDK receiver only spins from startRx on, after both are up.
+      const [o, g] = await Promise.allSettled([subj.open(env), doRx && subj.rx ? openGenerator(env, hostIf) : Promise.resolve(undefined)]);
+      if (o.status === 'rejected') {
+        if (g.status === 'fulfilled') await g.value?.close().catch(() => undefined);
+        env.missing.push(`${subj.name}: could not open: ${o.reason instanceof Error ? o.reason.message : String(o.reason)}`);
         broken.add(subj.name);
         continue;
       }
+      const opened = o.value;
       const { ep } = opened;
       spins.set(subj.name, ep.spins);
-      const hostIf = subj.hostIf(env);
       try {
-        if (doRx && subj.rx) await rxRound(env, subj, ep, hostIf, rx);
+        if (g.status === 'rejected') throw g.reason;
+        // Closed before Tx: its packet socket on the host end would take a copy of every frame sent.
+        if (g.value !== undefined) await rxRound(env, subj, ep, g.value, rx);
         if (doTx && subj.tx) await txRound(env, subj, ep, hostIf, tx);
       } catch (e) {
         env.missing.push(`${subj.name}: failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -309,12 +332,15 @@ function push<T>(m: Map<string, T[]>, key: string, v: T): void {
   else xs.push(v);
 }
 
-/** One repetition of every size, receiving. */
-async function rxRound(env: Env, subj: Subject, ep: Endpoint, hostIf: string, out: Map<string, RxSample[]>): Promise<void> {
+/**
+ * One repetition of every size, receiving; closes `gen`. The generator is opened before the
+ * receiver starts: a DPDK receiver spins on the CPU a starting testpmd initialises on, which
+ * made the generator's start take 4-5 s instead of 0.5.
+ */
+async function rxRound(env: Env, subj: Subject, ep: Endpoint, gen: Generator, out: Map<string, RxSample[]>): Promise<void> {
   const { opts } = env;
-  await ep.startRx();
-  const gen = await openGenerator(env, hostIf);
   try {
+    await ep.startRx();
     await warmUp(env, gen);
     for (const size of opts.sizes) {
       const s = await measureRx(ep, gen, size, opts.windowMs);
@@ -387,7 +413,8 @@ const CEILING_WARMUP = 2;
 export async function runCeiling(env: Env): Promise<void> {
   const { opts } = env;
   const rounds = opts.quick ? 3 : 8;
-  const fillMs = opts.quick ? 600 : 1000;
+  // The ring takes ~110 000 small frames: 0.2 s of this generator at its usual 0.6 Mpps.
+  const fillMs = opts.quick ? 400 : 1000;
   const size = opts.sizes.includes(64) ? 64 : (opts.sizes[0] ?? 64);
   // Two children, one packet socket each on the VF: fail-safe(VF+TAP) and the VF PMD alone
   // each get a copy of every frame the generator sends while neither reads, then each drains
@@ -498,8 +525,8 @@ export async function runMemory(env: Env): Promise<void> {
   let gen: Generator | undefined;
   try {
     // Rx: run the generator until N packets arrived (bounded by time).
-    await ep.startRx();
     gen = await openGenerator(env, env.hostVf);
+    await ep.startRx();
     await gen.start(size);
     await sleep(300); // warm-up: JIT, first GCs
     const a = await ep.snap();

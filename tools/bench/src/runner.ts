@@ -13,11 +13,11 @@ import { busyProcesses, gitInfo, machineInfo, repoRoot, workspaceVersions } from
 import type { BenchOptions } from './parse.js';
 import { ratioFigures } from './ratios.js';
 import { runPaired } from './paired.js';
-import { runCeiling, runMemory, runRates, SUBJECTS } from './rates.js';
+import { runCeiling, runMemory, runRates, selectSubjects } from './rates.js';
 import { SCHEMA_ID, type BenchResult, type Figure } from './schema.js';
 import { evaluateTargets, targetSpecs } from './targets.js';
 import { dpdkVersion, findTestpmd } from './testpmd.js';
-import { idleTwinFigures, measureWakeToll, type TollPoint } from './wake.js';
+import { idleTwinFigures, measureWakeToll, QUICK_TOLL_RATES, type TollPoint } from './wake.js';
 
 const NETVSC = 'eth1';
 const VF = 'enP2s2';
@@ -74,13 +74,17 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
     },
   };
   try {
-    if (opts.only.includes('rx') || opts.only.includes('tx')) await runRates(env, SUBJECTS.filter((s) => opts.subjects?.includes(s.name) ?? true));
+    if (opts.only.includes('rx') || opts.only.includes('tx')) {
+      const { subjects, skipped } = selectSubjects(opts);
+      if (skipped.length > 0) missing.push(`${skipped.join(', ')}: diagnostic subjects, left out of quick runs (name them with --subjects)`);
+      await runRates(env, subjects);
+    }
     const pairDirs = (['rx', 'tx'] as const).filter((d) => opts.only.includes(d));
     if (pairDirs.length > 0 && (opts.subjects === undefined || opts.subjects.includes('failsafe'))) await runPaired(env, pairDirs);
     if (opts.only.includes('rx')) {
       hooks.log('wake-up toll of this machine (idle process, pipe, CPU 0)');
       try {
-        const t = await measureWakeToll(opts.quick ? 700 : 1500);
+        const t = await (opts.quick ? measureWakeToll(500, QUICK_TOLL_RATES) : measureWakeToll(1500));
         figures.push(...t.figures);
         tollPoints = t.points;
       } catch (e) {

@@ -153,6 +153,8 @@ export function idleTwinFigures(figures: readonly Figure[], points: readonly Tol
 
 /** Wake-up rates the toll is probed at: from a receiver of 64 B frames to one of 1500 B or a TAP. */
 export const TOLL_RATES = [500, 1000, 2000, 4000, 8000, 16000] as const;
+/** A quick run's: the same span, every other octave (each sample starts two node processes). */
+export const QUICK_TOLL_RATES = [500, 2000, 16000] as const;
 
 /** The machine figures: CPU per wake-up of an idle process at each rate of `rates`. */
 export async function measureWakeToll(ms: number, rates: readonly number[] = TOLL_RATES): Promise<{ figures: Figure[]; points: TollPoint[] }> {

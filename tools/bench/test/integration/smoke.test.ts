@@ -38,6 +38,17 @@ describe.skipIf(!integrationGate('bench smoke run'))('bench smoke run', () => {
   }, 60_000);
 });
 
+describe.skipIf(!integrationGate('bench subject that cannot open'))('bench subject that cannot open', () => {
+  it('says so and closes the generator started alongside it', async () => {
+    const { r, log, leftovers } = await runChecked(['--quick', '--only', 'rx', '--subjects', 'vf-pmd', '--sizes', '64', '--vf-args', 'bogus=1', '--no-dpdk']);
+    expect(r.missing.find((m) => m.startsWith('vf-pmd: could not open')), log).toMatch(/bogus/);
+    expect(r.figures.some((f) => f.id.startsWith('rx.vf-pmd.')), log).toBe(false);
+    // The generator (gen.js) was opened in parallel with the failed subject: it must be gone.
+    expect(execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('bench/dist/gen.js'))).toEqual([]);
+    expect(leftovers).toEqual([]);
+  }, 60_000);
+});
+
 describe.skipIf(!integrationGate('bench paired run'))('bench paired run', () => {
   it('measures fail-safe and the VF PMD at once, both receiving every frame, and leaves nothing behind', async () => {
     const { r, log, leftovers } = await runChecked(['--quick', '--only', 'rx,tx', '--subjects', 'failsafe', '--sizes', '64', '--window-ms', '400', '--no-dpdk']);

@@ -82,7 +82,7 @@ describe('parseArgs', () => {
     expect(full.sizes).toEqual([64, 1500]);
     expect(full.out).toMatch(/tools\/bench\/results\/bench-2026-01-02T03-04-05-678Z\.json$/);
     const quick = parseArgs(['--quick'], now);
-    expect([quick.quick, quick.reps, quick.removals, quick.servicingS, quick.windowMs]).toEqual([true, 1, 3, 2, 700]);
+    expect([quick.quick, quick.reps, quick.removals, quick.servicingS, quick.windowMs]).toEqual([true, 1, 3, 2, 500]);
   });
 
   it('lets explicit flags override the quick defaults, in any order', () => {
