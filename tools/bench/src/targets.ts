@@ -79,6 +79,8 @@ export function targetSpecs(opts: TargetOptions): TargetSpec[] {
         stat: 'median',
         op: '<=',
         threshold: 1.05,
+        // The method's own spread (full runs): what a 5 % bound can be judged against.
+        context: { figure: `overhead.vf-pmd-vs-vf-pmd.rx${s}-concurrent.cpu_ratio`, stat: 'median', label: 'the VF PMD against itself, same method:', unit: 'x' },
       },
       {
         id: `failsafe-tx-cpu-${s}`,
@@ -234,7 +236,19 @@ export function evaluateTargets(figures: readonly Figure[], specs: readonly Targ
       if (v !== null && holds(alt.op, v, alt.threshold)) return { ...base, status: 'met', note: alt.note };
     }
     const ctx = t.context === undefined ? null : statOf(byId.get(t.context.figure), t.context.stat);
-    const note = t.context === undefined || ctx === null ? '' : `${t.context.label} ${fmtContext(ctx)} ${t.context.unit} (${t.context.figure})`;
-    return { ...base, status: 'missed', note };
+    const notes = [spreadNote(byId.get(t.figure), t)];
+    if (t.context !== undefined && ctx !== null) notes.push(`${t.context.label} ${fmtContext(ctx)} ${t.context.unit} (${t.context.figure})`);
+    return { ...base, status: 'missed', note: notes.filter((n) => n !== '').join('; ') };
   });
+}
+
+/**
+ * A median missed while some of the run's rounds meet the bound: say so, with the rounds' range.
+ * On this VM the rounds of a ratio spread wider than some targets' margins (the A/A pair of the
+ * at-once method: 0.81-1.40 at 64 B), so such a miss is not yet a difference of the code.
+ */
+export function spreadNote(f: Figure | undefined, t: Condition): string {
+  if (f === undefined || t.stat !== 'median' || f.samples.length < 2 || f.min === null || f.max === null) return '';
+  const someMeet = f.samples.some((v) => holds(t.op, v, t.threshold));
+  return someMeet ? `${f.samples.length} rounds ${fmtContext(f.min)}-${fmtContext(f.max)}: the bound is inside this run's spread` : '';
 }

@@ -65,6 +65,28 @@ describe('evaluateTargets', () => {
   });
 });
 
+describe('the spread note of a missed median', () => {
+  const [cpu] = targetSpecs({ sizes: [64], settleMs: 200 }).filter((s) => s.id === 'failsafe-rx-cpu-64');
+  if (cpu === undefined) throw new Error('no failsafe-rx-cpu-64 target');
+
+  it('says when some rounds meet the bound the median misses, and quotes the A/A control', () => {
+    const r = evaluateTargets([fig('overhead.failsafe-vs-vf-pmd.rx64-concurrent.cpu_ratio', [0.96, 1.26, 1.1, 1.2]), fig('overhead.vf-pmd-vs-vf-pmd.rx64-concurrent.cpu_ratio', [0.9, 1.0, 1.02, 1.3])], [cpu])[0];
+    expect(r?.status).toBe('missed');
+    expect(r?.note).toBe("4 rounds 0.960-1.26: the bound is inside this run's spread; the VF PMD against itself, same method: 1.01 x (overhead.vf-pmd-vs-vf-pmd.rx64-concurrent.cpu_ratio)");
+  });
+
+  it('says nothing of the spread when every round misses, or there is one round, or the target judges the worst', () => {
+    expect(evaluateTargets([fig('overhead.failsafe-vs-vf-pmd.rx64-concurrent.cpu_ratio', [1.1, 1.3])], [cpu])[0]?.note).toBe('');
+    expect(evaluateTargets([fig('overhead.failsafe-vs-vf-pmd.rx64-concurrent.cpu_ratio', [1.3])], [cpu])[0]?.note).toBe('');
+    const worst: TargetSpec = { id: 'gap', description: 'gap', figure: 'failover.vdev.removal.gap_ms', stat: 'max', op: '<=', threshold: 5 };
+    expect(evaluateTargets([fig('failover.vdev.removal.gap_ms', [1, 2, 6])], [worst])[0]).toMatchObject({ status: 'missed', note: '' });
+  });
+
+  it('is never given to a met target', () => {
+    expect(evaluateTargets([fig('overhead.failsafe-vs-vf-pmd.rx64-concurrent.cpu_ratio', [0.9, 1.04, 1.3])], [cpu])[0]).toMatchObject({ status: 'met', note: '' });
+  });
+});
+
 describe('targetSpecs', () => {
   it('has every issue target for each size, and allows the settle time on the switch-back', () => {
     const specs = targetSpecs({ sizes: [64, 1500], settleMs: 200 });
