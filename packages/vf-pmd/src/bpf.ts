@@ -1,6 +1,6 @@
-import { ErrnoError, NetvscError } from '@netvsc/ethdev';
+import { ErrnoError, errnoName, NetvscError } from '@netvsc/ethdev';
 import { nl, tcHandle, type RtNetlink } from '@netvsc/netlink';
-import { BPF_PROG_TYPE_SCHED_CLS, progLoad } from './native/bpf.js';
+import { BPF_PROG_TYPE_SCHED_CLS, progLoadOnce } from './native/bpf.js';
 import { closeFd } from './native/packet.js';
 
 /**
@@ -35,8 +35,38 @@ export interface OwnRxNative {
   close(fd: number): void;
 }
 
+const EAGAIN = 11;
+/** Tries of one load while the kernel answers EAGAIN (libbpf's PROG_LOAD_ATTEMPTS). */
+export const PROG_LOAD_ATTEMPTS = 5;
+const LOG_SIZE = 64 * 1024;
+
+/**
+ * Load a program with `once` (an fd, or -errno): retried while the kernel answers EAGAIN — the
+ * verifier gives up with it when a signal is pending for the thread (a profiler's SIGPROF, a
+ * child's SIGCHLD), as libbpf knows and retries — and a refusal is tried once more with the
+ * verifier log, whose text goes into the error.
+ */
+export function loadProgram(once: (log: Uint8Array | null) => number, name: string): number {
+  const attempt = (log: Uint8Array | null): number => {
+    let r = once(log);
+    for (let n = 1; r === -EAGAIN && n < PROG_LOAD_ATTEMPTS; n++) r = once(log);
+    return r;
+  };
+  const first = attempt(null);
+  if (first >= 0) return first;
+  const log = new Uint8Array(LOG_SIZE);
+  const again = attempt(log);
+  if (again >= 0) return again;
+  const end = log.indexOf(0);
+  const text = new TextDecoder().decode(log.subarray(0, end < 0 ? log.length : end)).trim();
+  throw new ErrnoError(errnoName(-first), -first, 'bpf(BPF_PROG_LOAD)', `program "${name}"${text === '' ? '' : `: verifier: ${text}`}`);
+}
+
 export const ownRxNative: OwnRxNative = {
-  load: () => progLoad({ type: BPF_PROG_TYPE_SCHED_CLS, insns: ownRxProgram(), license: 'BSD', name: OWN_RX_PROG_NAME }),
+  load: () => {
+    const prog = { type: BPF_PROG_TYPE_SCHED_CLS, insns: ownRxProgram(), license: 'BSD', name: OWN_RX_PROG_NAME };
+    return loadProgram((log) => progLoadOnce(prog, log), OWN_RX_PROG_NAME);
+  },
   close: closeFd,
 };
 

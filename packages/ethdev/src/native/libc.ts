@@ -21,8 +21,12 @@ export function libc(): LibraryHandle {
   return lib;
 }
 
+/** Second names of a number (glibc defines them as the first): never the one reported. */
+const ERRNO_ALIASES = new Set(['EWOULDBLOCK', 'EDEADLOCK', 'ENOTSUP']);
+
+/** The symbolic name of an errno, as strerrorname_np gives it (EAGAIN, not EWOULDBLOCK). */
 export function errnoName(errno: number): string {
-  names ??= new Map(Object.entries(koffi.os.errno).map(([k, v]) => [v, k]));
+  names ??= new Map(Object.entries(koffi.os.errno).filter(([k]) => !ERRNO_ALIASES.has(k)).map(([k, v]) => [v, k]));
   return names.get(errno) ?? `E${errno}`;
 }
 

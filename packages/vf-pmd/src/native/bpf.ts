@@ -1,12 +1,11 @@
 import koffi from 'koffi';
-import { ErrnoError, errnoName, lastErrno, libc } from '@netvsc/ethdev';
+import { lastErrno, libc } from '@netvsc/ethdev';
 
 /** bpf(2) through syscall(2): libc has no wrapper. Only program loading is needed here. */
 
 const SYS_bpf = 321; // x86_64
 const BPF_PROG_LOAD = 5;
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
-const LOG_SIZE = 64 * 1024;
 
 /** The BPF_PROG_LOAD arm of union bpf_attr, up to expected_attach_type. */
 const BpfProgLoadAttr = koffi.struct('nvpmd_bpf_prog_load_attr', {
@@ -54,15 +53,11 @@ function load(p: ProgLoad, log: Uint8Array | null): number {
   return syscallFn(SYS_bpf, 'int', BPF_PROG_LOAD, koffi.pointer(BpfProgLoadAttr), attr, 'unsigned int', ATTR_SIZE);
 }
 
-/** Load a program; returns its fd. A refusal is retried with the verifier log for the error. */
-export function progLoad(p: ProgLoad): number {
-  const fd = load(p, null);
-  if (fd >= 0) return fd;
-  const first = lastErrno();
-  const log = new Uint8Array(LOG_SIZE);
-  const again = load(p, log);
-  if (again >= 0) return again;
-  const end = log.indexOf(0);
-  const text = new TextDecoder().decode(log.subarray(0, end < 0 ? log.length : end)).trim();
-  throw new ErrnoError(errnoName(first), first, 'bpf(BPF_PROG_LOAD)', `program "${p.name}"${text === '' ? '' : `: verifier: ${text}`}`);
+/**
+ * One BPF_PROG_LOAD: the program's fd, or -errno. With `log`, the verifier writes its log
+ * there (NUL-terminated). Policy (retries, the error) is the caller's.
+ */
+export function progLoadOnce(p: ProgLoad, log: Uint8Array | null): number {
+  const fd = load(p, log);
+  return fd >= 0 ? fd : -lastErrno();
 }

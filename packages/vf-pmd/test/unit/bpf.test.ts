@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OWN_RX_PROG_NAME, OwnRx, OwnRxConflictError, ownRxProgram, type OwnRxNative } from '../../src/bpf.js';
+import { loadProgram, OWN_RX_PROG_NAME, OwnRx, OwnRxConflictError, ownRxProgram, PROG_LOAD_ATTEMPTS, type OwnRxNative } from '../../src/bpf.js';
 import { CLSACT_INGRESS, FakeTc, info } from './support/fake-tc.js';
 
 function native(): OwnRxNative & { closed: number[] } {
@@ -10,6 +10,49 @@ function native(): OwnRxNative & { closed: number[] } {
 describe('own_rx program', () => {
   it('is "r0 = TC_ACT_STOLEN; exit"', () => {
     expect([...ownRxProgram()]).toEqual([0xb7, 0, 0, 0, 4, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('loadProgram', () => {
+  /** A kernel answering from a script: each entry is an fd or -errno; `log` fills the buffer. */
+  function kernel(answers: number[], log = '') {
+    const calls: ('plain' | 'log')[] = [];
+    const once = (buf: Uint8Array | null): number => {
+      calls.push(buf === null ? 'plain' : 'log');
+      if (buf !== null) buf.set(new TextEncoder().encode(`${log}\0`));
+      return answers.shift() ?? -22;
+    };
+    return { once, calls };
+  }
+
+  it('retries while the kernel answers EAGAIN (a signal was pending), as libbpf does', () => {
+    const k = kernel([-11, -11, 42]);
+    expect(loadProgram(k.once, 'p')).toBe(42);
+    expect(k.calls).toEqual(['plain', 'plain', 'plain']);
+  });
+
+  it('gives up after PROG_LOAD_ATTEMPTS EAGAINs with and without the log, naming EAGAIN', () => {
+    const k = kernel(Array<number>(2 * PROG_LOAD_ATTEMPTS).fill(-11), 'processed 2 insns');
+    expect(() => loadProgram(k.once, 'nvsc_own_rx')).toThrow(/bpf\(BPF_PROG_LOAD\): EAGAIN \(errno 11\): program "nvsc_own_rx": verifier: processed 2 insns/);
+    expect(k.calls).toEqual([...Array<string>(PROG_LOAD_ATTEMPTS).fill('plain'), ...Array<string>(PROG_LOAD_ATTEMPTS).fill('log')]);
+  });
+
+  it('does not retry a refusal, but loads once more with the verifier log for the error', () => {
+    const k = kernel([-22, -22], 'R0 !read_ok');
+    let err: unknown;
+    try {
+      loadProgram(k.once, 'p');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'EINVAL', errno: 22, syscall: 'bpf(BPF_PROG_LOAD)' });
+    expect((err as Error).message).toContain('verifier: R0 !read_ok');
+    expect(k.calls).toEqual(['plain', 'log']);
+  });
+
+  it('takes an fd the logged load returns', () => {
+    const k = kernel([-1, 9]);
+    expect(loadProgram(k.once, 'p')).toBe(9);
   });
 });
 

@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { errnoName } from '../../src/index.js';
+
+describe('errnoName', () => {
+  it('gives the name glibc reports for numbers that have two (EAGAIN, not EWOULDBLOCK)', () => {
+    expect([11, 35, 95].map(errnoName)).toEqual(['EAGAIN', 'EDEADLK', 'EOPNOTSUPP']);
+  });
+
+  it('names the others, and says the number when it has no name', () => {
+    expect([1, 2, 19, 22, 77].map(errnoName)).toEqual(['EPERM', 'ENOENT', 'ENODEV', 'EINVAL', 'EBADFD']);
+    expect(errnoName(9999)).toBe('E9999');
+  });
+});
