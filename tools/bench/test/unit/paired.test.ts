@@ -43,9 +43,14 @@ describe('pairSide', () => {
 
 describe('pairRounds', () => {
   it('takes an even number of rounds in full runs, so each opening order counts as often', () => {
-    expect(pairRounds(3, false)).toBe(4);
-    expect(pairRounds(4, false)).toBe(4);
-    expect(pairRounds(1, false)).toBe(2);
-    expect(pairRounds(1, true)).toBe(1);
+    expect(pairRounds(3, false).tx).toBe(4);
+    expect(pairRounds(4, false).tx).toBe(4);
+    expect(pairRounds(1, false).tx).toBe(2);
+    expect(pairRounds(1, true)).toEqual({ rx: 1, tx: 1 });
+  });
+
+  it('takes twice as many receiving rounds in full runs (their spread is the widest)', () => {
+    expect(pairRounds(3, false)).toEqual({ rx: 8, tx: 4 });
+    expect(pairRounds(2, false)).toEqual({ rx: 4, tx: 2 });
   });
 });
