@@ -46,6 +46,7 @@ export { RingPmd, createRingPair, ringDriver, type RingPmdOptions } from './ring
 export { libc, check, throwErrno, lastErrno, errnoName, viewOf, type LibraryHandle, type KoffiFunction } from './native/libc.js';
 export { FdWatch, waitReadable } from './native/poll.js';
 export { FdRxIntr } from './intr.js';
+export { Errno, type ErrnoName } from './errno.js';
 
 import { registry as defaultRegistry } from './registry.js';
 import { ringDriver as ring } from './ring.js';

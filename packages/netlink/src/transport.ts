@@ -1,10 +1,9 @@
-import { ErrnoError, errnoName } from '@netvsc/ethdev';
+import { Errno, ErrnoError, errnoName } from '@netvsc/ethdev';
 import type { AttrsIn, Schema } from './codec/codec.js';
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './codec/constants.js';
 import { decodeAck, encodeMessage, splitMessages, type Family, type RawMessage } from './codec/message.js';
 import type { RawNetlinkSocket } from './native/socket.js';
 
-const ETIMEDOUT = 110;
 const EINTR_DUMP_RETRIES = 3;
 
 /** One request as the family modules describe it. */
@@ -122,7 +121,7 @@ export class NetlinkTransport {
   #receive<H, S extends Schema>(req: Request<H, S>): RawMessage[] {
     const n = this.#sock.recv(this.#buf, false);
     if (n < 0) {
-      throw new ErrnoError('ETIMEDOUT', ETIMEDOUT, req.op, `no reply from the kernel within ${this.#timeoutMs} ms${describe(req)}`);
+      throw new ErrnoError('ETIMEDOUT', Errno.ETIMEDOUT, req.op, `no reply from the kernel within ${this.#timeoutMs} ms${describe(req)}`);
     }
     return splitMessages(this.#buf, this.#view, n);
   }

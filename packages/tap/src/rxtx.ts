@@ -1,4 +1,4 @@
-import { QueueStats, type EtherAddr, etherAddrBytes, type Mempool } from '@netvsc/ethdev';
+import { Errno, QueueStats, type EtherAddr, etherAddrBytes, type Mempool } from '@netvsc/ethdev';
 import { IOVEC_SIZE, type TunNative } from './native/tun.js';
 import type { WriteRing } from './native/uring.js';
 
@@ -10,9 +10,7 @@ import type { WriteRing } from './native/uring.js';
 // base address, written into a per-queue iovec array (or io_uring entry) in place, and only
 // small integers and that array cross into native code (no number is boxed per packet).
 
-const EAGAIN = 11;
-const EINVAL = 22;
-const EBADFD = 77;
+const { EAGAIN, EINVAL, EBADFD } = Errno;
 /** Bytes Ethernet adds around the MTU on the wire as DPDK counts them: header + CRC + one VLAN tag. */
 export const L2_OVERHEAD = 14 + 4 + 4;
 /** Room after the mbuf: a frame that reaches it did not fit and is counted, not delivered. */

@@ -1,4 +1,4 @@
-import { ErrnoError, errnoName, NetvscError } from '@netvsc/ethdev';
+import { Errno, ErrnoError, errnoName, NetvscError } from '@netvsc/ethdev';
 import { nl, tcHandle, type RtNetlink } from '@netvsc/netlink';
 import { BPF_PROG_TYPE_SCHED_CLS, progLoadOnce } from './native/bpf.js';
 import { closeFd } from './native/packet.js';
@@ -35,7 +35,7 @@ export interface OwnRxNative {
   close(fd: number): void;
 }
 
-const EAGAIN = 11;
+const { EAGAIN } = Errno;
 /** Tries of one load while the kernel answers EAGAIN (libbpf's PROG_LOAD_ATTEMPTS). */
 export const PROG_LOAD_ATTEMPTS = 5;
 const LOG_SIZE = 64 * 1024;

@@ -1,5 +1,6 @@
 import {
   basicXstats,
+  Errno,
   ErrnoError,
   etherAddrBytes,
   EthDev,
@@ -123,7 +124,6 @@ export interface PortDeps {
 }
 
 const FANOUT_CODE: Record<FanoutMode, number> = { hash: 0, lb: 1, cpu: 2, rollover: 3, rnd: 4, qm: 5 };
-const Errno = { ENXIO: 6, ENODEV: 19, ENETDOWN: 100 } as const;
 
 interface QueuePair {
   readonly fd: number;

@@ -1,4 +1,4 @@
-import type { Mempool, QueueStats } from '@netvsc/ethdev';
+import { Errno, type Mempool, type QueueStats } from '@netvsc/ethdev';
 import { Iovec, MmsgHdr } from './native/packet.js';
 import {
   BlockDesc,
@@ -15,8 +15,6 @@ import {
  * and sendmmsg of the mbufs in place for Tx. Nothing here allocates or throws once a queue
  * is built; the only native call is one sendmmsg per Tx burst (of up to TX_BATCH frames).
  */
-
-const Errno = { EAGAIN: 11, EINVAL: 22, EMSGSIZE: 90, ENOBUFS: 105 } as const;
 
 /** One side of a copy: byte and 32-bit views from the same start. */
 export interface Memory {

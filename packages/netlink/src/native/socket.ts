@@ -1,4 +1,4 @@
-import { check, libc, lastErrno, errnoName, ErrnoError } from '@netvsc/ethdev';
+import { check, libc, lastErrno, errnoName, Errno, ErrnoError } from '@netvsc/ethdev';
 
 // The only libc area this package needs: one netlink socket's lifetime and I/O.
 // Buffers are passed as pointers (koffi hands a Buffer's memory over without copying).
@@ -19,8 +19,7 @@ export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 export const NETLINK_GET_STRICT_CHK = 12;
 const MSG_DONTWAIT = 0x40;
-const EAGAIN = 11;
-const EINTR = 4;
+const { EAGAIN, EINTR } = Errno;
 
 const lib = libc();
 const socketFn = lib.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;

@@ -1,5 +1,5 @@
 import koffi from 'koffi';
-import { lastErrno, libc, viewOf } from '@netvsc/ethdev';
+import { Errno, lastErrno, libc, viewOf } from '@netvsc/ethdev';
 
 // io_uring for the Tx path: a tun fd takes one frame per write and has no batching call, so a
 // burst of n frames is n system calls — each also a koffi call, which costs ~150-180 ns on its
@@ -18,9 +18,7 @@ const IORING_FEAT_SINGLE_MMAP = 1 << 0;
 const IORING_OP_WRITE = 23;
 const PROT_READ_WRITE = 0x3;
 const MAP_SHARED_POPULATE = 0x1 | 0x8000;
-const EINTR = 4;
-const EBADF = 9;
-const EOPNOTSUPP = 95;
+const { EINTR, EBADF, EOPNOTSUPP } = Errno;
 /** What `res` holds for a write not reaped yet (no write returns it). */
 export const RES_PENDING = -0x7fffffff;
 

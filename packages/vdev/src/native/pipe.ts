@@ -1,12 +1,11 @@
-import { check, errnoName, lastErrno, libc, ErrnoError } from '@netvsc/ethdev';
+import { check, Errno, errnoName, lastErrno, libc, ErrnoError } from '@netvsc/ethdev';
 
 // The only libc area this package needs: the control pipe between vdev_netvsc and the
 // fail-safe's fd() sub-device (create, one non-blocking write per line, close).
 
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
-const EAGAIN = 11;
-const EINTR = 4;
+const { EAGAIN, EINTR } = Errno;
 
 const lib = libc();
 const pipe2Fn = lib.func('int pipe2(void *fds, int flags)') as (fds: Int32Array, flags: number) => number;

@@ -1,5 +1,5 @@
 import koffi from 'koffi';
-import { ErrnoError, errnoName, libc, lastErrno, throwErrno, type KoffiFunction } from '@netvsc/ethdev';
+import { Errno, ErrnoError, errnoName, libc, lastErrno, throwErrno, type KoffiFunction } from '@netvsc/ethdev';
 
 /**
  * AF_PACKET sockets for the simulator: the host-side vSwitch peer and tests that watch a
@@ -27,7 +27,7 @@ const SOCKADDR_LL_SIZE = 20;
 const MSGHDR_SIZE = 56;
 const MMSGHDR_SIZE = 64;
 const IOVEC_SIZE = 16;
-const EAGAIN = 11;
+const { EAGAIN, ENOBUFS } = Errno;
 
 /** IFF_UP / IFF_RUNNING (carrier) bits of SIOCGIFFLAGS. */
 export const IFF_UP = 0x1;
@@ -181,7 +181,7 @@ export class PacketSocket {
     const r = call(sendmmsgFn, this.fd, msgs, Math.max(0, Math.min(n, this.#tx.views.length - first)), 0);
     if (r >= 0) return r;
     const e = lastErrno();
-    return e === EAGAIN || e === 105 /* ENOBUFS */ ? 0 : -e;
+    return e === EAGAIN || e === ENOBUFS ? 0 : -e;
   }
 
   /** Send one frame (allocation-free apart from the call); same return as `sendSlots`. */
