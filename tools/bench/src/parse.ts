@@ -116,8 +116,8 @@ export interface BenchOptions {
   readonly sizes: readonly number[];
   /** Scenario groups to run (all by default). */
   readonly only: readonly Scenario[];
-  /** Rate subjects to measure (all by default): vf-pmd, vf-pmd-4k, vf-pmd-own_rx, tap, tap-writev, failsafe, dpdk-af_packet, dpdk-tap. */
-  readonly subjects: readonly string[] | undefined;
+  /** Rate subjects to measure (all by default; SUBJECT_NAMES). */
+  readonly subjects: readonly SubjectName[] | undefined;
   /** Extra devargs for our VF PMD in every scenario (e.g. `blocksz=65536`), appended after a comma. */
   readonly vfArgs: string;
   /** Ignore an installed dpdk-testpmd. */
@@ -133,19 +133,22 @@ export interface BenchOptions {
 }
 
 export const SCENARIOS = ['rx', 'tx', 'ceiling', 'memory', 'failover', 'servicing'] as const;
+/** The rate subjects, in round order (rates.ts defines each). */
+export const SUBJECT_NAMES = ['vf-pmd', 'dpdk-af_packet', 'vf-pmd-4k', 'vf-pmd-tov4', 'vf-pmd-own_rx', 'failsafe', 'tap', 'tap-writev', 'dpdk-tap'] as const;
+export type SubjectName = (typeof SUBJECT_NAMES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `usage: netvsc-bench compare OLD.json NEW.json
        netvsc-bench [--quick] [--reps N] [--window-ms MS] [--sizes 64,1500]
                     [--only rx,tx,ceiling,memory,failover,servicing] [--removals N]
-                    [--subjects vf-pmd,vf-pmd-4k,vf-pmd-own_rx,tap,tap-writev,failsafe,dpdk-af_packet,dpdk-tap]
+                    [--subjects vf-pmd,dpdk-af_packet,vf-pmd-4k,vf-pmd-tov4,vf-pmd-own_rx,failsafe,tap,tap-writev,dpdk-tap]
                     [--vf-args KEY=VALUE[,...]]
                     [--alloc-packets N] [--servicing-s S] [--settle-ms MS]
                     [--generator auto|dpdk|ours] [--no-dpdk] [--cpu-prof DIR]
                     [--out FILE] [--json]
 
   --quick        ~1-minute smoke run: 1 repetition, 0.5 s windows, 3 removals, 2 s servicing
-                 phases, no diagnostic subjects (vf-pmd-4k, tap-writev) unless named
+                 phases, no diagnostic subjects (vf-pmd-4k, vf-pmd-tov4, tap-writev) unless named
   --out FILE     result JSON (default tools/bench/results/bench-<time>.json)
   --cpu-prof DIR write V8 CPU profiles of the bench's node children to DIR
   --json         print the result JSON instead of the table
@@ -171,7 +174,7 @@ export function parseArgs(argv: readonly string[], nowIso = new Date().toISOStri
     servicingS: quick ? 2 : 10,
     sizes: [64, 1500] as readonly number[],
     only: [...SCENARIOS] as readonly Scenario[],
-    subjects: undefined as readonly string[] | undefined,
+    subjects: undefined as readonly SubjectName[] | undefined,
     vfArgs: '',
     noDpdk: false,
     generator: 'auto' as BenchOptions['generator'],
@@ -222,7 +225,11 @@ export function parseArgs(argv: readonly string[], nowIso = new Date().toISOStri
       case '--subjects': {
         const v = next();
         if (v === undefined || v.startsWith('--')) throw new InvalidArgumentError('--subjects needs a list, e.g. vf-pmd,failsafe');
-        o.subjects = v.split(',');
+        o.subjects = v.split(',').map((s) => {
+          const name = SUBJECT_NAMES.find((x) => x === s);
+          if (name === undefined) throw new InvalidArgumentError(`--subjects ${s} is not a subject; accepted: ${SUBJECT_NAMES.join(', ')}`);
+          return name;
+        });
         break;
       }
       case '--vf-args': {

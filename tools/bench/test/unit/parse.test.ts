@@ -100,6 +100,7 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--reps'])).toThrow(/--reps \(missing\)/);
     expect(() => parseArgs(['--sizes', '64,9000'])).toThrow(/--sizes 9000/);
     expect(() => parseArgs(['--only', 'rx,warp'])).toThrow(/--only warp is not a scenario/);
+    expect(() => parseArgs(['--subjects', 'vf-pmd,vfpmd'])).toThrow(/--subjects vfpmd is not a subject; accepted: vf-pmd, dpdk-af_packet, /);
     expect(() => parseArgs(['--generator', 'x'])).toThrow(/--generator x/);
     expect(() => parseArgs(['--no-dpdk', '--generator', 'dpdk'])).toThrow(/contradict/);
     expect(() => parseArgs(['--vf-args', 'iface=x)'])).toThrow(/--vf-args/);

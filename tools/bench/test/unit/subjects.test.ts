@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SUBJECT_NAMES } from '../../src/parse.js';
 import { SUBJECTS, selectSubjects } from '../../src/rates.js';
 import { QUICK_TOLL_RATES, TOLL_RATES } from '../../src/wake.js';
 import { targetSpecs } from '../../src/targets.js';
@@ -12,7 +13,7 @@ describe('selectSubjects', () => {
 
   it('leaves the diagnostic variants out of a quick run and says which', () => {
     const { subjects, skipped } = selectSubjects({ quick: true, subjects: undefined });
-    expect(skipped).toEqual(['vf-pmd-4k', 'tap-writev']);
+    expect(skipped).toEqual(['vf-pmd-4k', 'vf-pmd-tov4', 'tap-writev']);
     expect(names(subjects)).toEqual(['vf-pmd', 'dpdk-af_packet', 'vf-pmd-own_rx', 'failsafe', 'tap', 'dpdk-tap']);
   });
 
@@ -21,8 +22,12 @@ describe('selectSubjects', () => {
     expect(selectSubjects({ quick: true, subjects: ['tap-writev'] }).skipped).toEqual([]);
   });
 
-  it('never leaves out a subject a target reads', () => {
-    const read = targetSpecs({ sizes: [64, 1500], settleMs: 200 }).flatMap((t) => [t.figure, ...(t.orElse === undefined ? [] : [t.orElse.figure]), ...(t.context === undefined ? [] : [t.context.figure])]).join(' ');
+  it('defines every subject --subjects accepts, in round order', () => {
+    expect(names(SUBJECTS)).toEqual([...SUBJECT_NAMES]);
+  });
+
+  it('never leaves out a subject a target judges (a quoted context may be absent)', () => {
+    const read = targetSpecs({ sizes: [64, 1500], settleMs: 200 }).flatMap((t) => [t.figure, ...(t.orElse === undefined ? [] : [t.orElse.figure])]).join(' ');
     for (const s of SUBJECTS.filter((x) => x.diagnostic === true)) expect(read).not.toMatch(new RegExp(`[.-]${s.name}[.-]`));
   });
 });

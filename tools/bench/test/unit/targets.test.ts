@@ -62,6 +62,10 @@ describe('evaluateTargets', () => {
     expect(missed?.note).toBe('an idle process woken as often is charged 247 ns/packet (rx.vf-pmd.64.idle_twin_ns)');
     expect(evaluateTargets([fig('rx.vf-pmd.64.cpu_ns', [250])], [spec])[0]?.note).toBe('');
     expect(evaluateTargets([fig('rx.vf-pmd.64.cpu_ns', [90]), twin], [spec])[0]).toMatchObject({ status: 'met', note: '' });
+    const lowWake = fig('rx.vf-pmd-tov4.64.cpu_ns', [96.4, 120]);
+    expect(evaluateTargets([fig('rx.vf-pmd.64.cpu_ns', [250]), twin, lowWake], [spec])[0]?.note).toBe(
+      'an idle process woken as often is charged 247 ns/packet (rx.vf-pmd.64.idle_twin_ns); waking ~4x less (blocksz=262144,blk_tov=4: up to 4 ms latency) it takes 108 ns/packet (rx.vf-pmd-tov4.64.cpu_ns)',
+    );
   });
 });
 
@@ -100,6 +104,15 @@ describe('targetSpecs', () => {
     expect(specs.find((s) => s.id === 'failover-switch-back')?.threshold).toBe(300);
     expect(specs.find((s) => s.id === 'vf-rx-cpu')?.figure).toBe('rx.vf-pmd.64.cpu_ns');
     expect(specs.find((s) => s.id === 'ceiling-failsafe')?.threshold).toBe(10);
+  });
+
+  it('wants zero VF PMD ring drops at every size, the small one keeping its old id', () => {
+    const specs = targetSpecs({ sizes: [64, 1500], settleMs: 200 });
+    const drops = specs.filter((s) => s.figure.endsWith('.drops')).map((s) => [s.id, s.figure, s.stat, s.threshold]);
+    expect(drops).toEqual([
+      ['vf-rx-zero-drops', 'rx.vf-pmd.64.drops', 'max', 0],
+      ['vf-rx-zero-drops-1500', 'rx.vf-pmd.1500.drops', 'max', 0],
+    ]);
   });
 
   it('judges fail-safe against the VF PMD measured at once, and the ceiling per CPU-second', () => {
