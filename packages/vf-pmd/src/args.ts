@@ -74,10 +74,12 @@ export const DEFAULTS = {
   // ring (bench: Rx CPU per 64 B packet and receiver drops both fall several-fold).
   blocksz: 65536,
   framesz: 2048,
-  // Not DPDK's 512 (1 MiB): a reader that sleeps until a block is retired must ride out a few ms
-  // unscheduled, and 1 MiB holds ~11 ms of small frames but ~1.6 ms of full-size ones at 0.4
-  // Mpps; 4 MiB (bench: receiver drops at the generator's maximum far fewer, often none).
-  framecnt: 2048,
+  // Not DPDK's 512 (1 MiB): a reader that sleeps until a block is retired must ride out being
+  // left unscheduled, and 1 MiB holds ~11 ms of small frames but ~1.6 ms of full-size ones at
+  // 0.4 Mpps. 16 MiB (~18 ms of 1500 B frames at 0.6 Mpps): with 4 MiB the bench's VF PMD
+  // dropped 2 600-25 000 frames in every 3 s window at 1500 B (this VM deschedules a thread for
+  // up to 17 ms); with 16 MiB none, at 64 and 1500 B.
+  framecnt: 8192,
   qdiscBypass: true,
   fanoutMode: 'hash' as FanoutMode,
   ownRx: false,

@@ -31,7 +31,7 @@ describe.skipIf(!run)('the stack in a simulated guest (transparent VF on)', () =
       ['started', '0002:00:02.0'],
       ['started', 'net_tap_vsc0'],
     ]);
-    // The vdev hands its VF PMD 64 KiB Rx blocks and a 4 MiB ring (a sleeping receiver's buffer).
+    // The vdev hands its VF PMD 64 KiB Rx blocks and a 16 MiB ring (a sleeping receiver's buffer).
     const vf = bed.port.subdevPort(0);
     expect(vf && afPacketPort(vf)?.config.geometry).toMatchObject({ blockSize: VF_BLOCK_SIZE, frameNr: VF_FRAME_COUNT });
   });

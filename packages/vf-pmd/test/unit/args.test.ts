@@ -14,12 +14,12 @@ function err(fn: () => unknown): { code: string; message: string } {
 }
 
 describe('net_af_packet devargs (vdev form)', () => {
-  it('takes DPDK defaults but a 4 MiB ring of 64 KiB blocks: qpairs 1, 65536/2048/2048, qdisc_bypass on, hash fanout, own_rx off', () => {
+  it('takes DPDK defaults but a 16 MiB ring of 64 KiB blocks: qpairs 1, 65536/2048/8192, qdisc_bypass on, hash fanout, own_rx off', () => {
     const c = parse('net_af_packet0,iface=eth1');
     expect(c.iface).toBe('eth1');
     expect(c.pciAddr).toBeUndefined();
     expect(c.qpairs).toBe(1);
-    expect(c.geometry).toMatchObject({ blockSize: 65536, frameSize: 2048, frameNr: 2048, blockNr: 64, retireTovMs: 1 });
+    expect(c.geometry).toMatchObject({ blockSize: 65536, frameSize: 2048, frameNr: 8192, blockNr: 256, retireTovMs: 1 });
     expect(c.qdiscBypass).toBe(true);
     expect(c.fanoutMode).toBe('hash');
     expect(c.ownRx).toBe(false);

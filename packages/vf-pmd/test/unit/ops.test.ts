@@ -78,9 +78,9 @@ describe('AfPacketPort lifecycle', () => {
       expect(log).toContain(`${fd} PACKET_VERSION=2`);
       expect(log).toContain(`${fd} PACKET_QDISC_BYPASS=1`);
       expect(log).toContain(`${fd} PACKET_IGNORE_OUTGOING=1`);
-      expect(log).toContain(`${fd} RX_RING 65536x64 2048x2048 tov=1`);
+      expect(log).toContain(`${fd} RX_RING 65536x256 2048x8192 tov=1`);
       expect(log).toContain(`${fd} bind 9 proto 3`);
-      expect(h.sockets.maps.get(fd)!.length).toBe(65536 * 64);
+      expect(h.sockets.maps.get(fd)!.length).toBe(65536 * 256);
     }
     // The first socket creates the group (hash | DEFRAG | ROLLOVER | UNIQUEID | IGNORE_OUTGOING), the second joins it by id.
     expect(log).toContain(`${q0} fanout 0x${(((0x8000 | 0x1000 | 0x2000 | 0x4000) << 16) >>> 0).toString(16)}`);
