@@ -155,6 +155,17 @@ export class OurGenerator implements Generator {
 }
 
 /** One of our ports in app.js (guest namespace). */
+/**
+ * V8 flags of every app child. `--expose-gc`: it collects its heap once its port is up
+ * (engine.ts, settleHeap). `--no-memory-reducer`: the reducer takes a process whose heap stops
+ * growing for an idle one and starts full collections some 8 s after its last GC — in a
+ * measured window (Mark-Compact pauses of 5-22 ms plus marking steps of up to 16 ms, seen in
+ * every child of a run); in the ceiling's drains its marking made heap used jump ~100 KB in a
+ * drain that allocates ~1 KB. A data-path process allocates next to nothing, so the reducer
+ * would only ever fire there.
+ */
+const APP_NODE_ARGS = ['--expose-gc', '--no-memory-reducer'];
+
 export class OurEndpoint implements Endpoint {
   readonly subject: string;
   readonly spins = false;
@@ -166,7 +177,7 @@ export class OurEndpoint implements Endpoint {
   }
 
   static async open(subject: string, ns: string, open: OpenArgs, env: Readonly<Record<string, string>>, cpuProfDir?: string, pin = true, nodeArgs: readonly string[] = []): Promise<OurEndpoint> {
-    const child = await Child.start({ ns, script: 'app.js', label: subject, env, nodeArgs, ...(pin ? { cpus: String(RECEIVER_CPU) } : {}), ...(cpuProfDir === undefined ? {} : { cpuProfDir }) });
+    const child = await Child.start({ ns, script: 'app.js', label: subject, env, nodeArgs: [...APP_NODE_ARGS, ...nodeArgs], ...(pin ? { cpus: String(RECEIVER_CPU) } : {}), ...(cpuProfDir === undefined ? {} : { cpuProfDir }) });
     try {
       await child.open(open);
     } catch (e) {

@@ -15,6 +15,19 @@ import { parseProcStatTicks } from './parse.js';
 import type { CeilingArgs, CeilingRound, FailoverReport, FlowRx, Mark, OpenArgs, OpenResult, RxArgs, TxArgs, TxMove } from './proto.js';
 
 export const BURST = 32;
+/**
+ * One full collection once the port is up, so the measured windows see the data path's steady
+ * state and not start-up's. Without it, a fail-safe process (more modules, a heap ~1 MB bigger
+ * than a VF PMD's) crossed V8's first old-generation limit 1-4 s after start: a Mark-Compact of
+ * 8-18 ms plus incremental marking steps of up to 12 ms, on helper threads as well, landed in
+ * the first measured window (CPU charged to it, and ring drops at 1500 B). After one collection
+ * V8 sets the next limit from the live heap, far beyond what a run allocates. Needs --expose-gc
+ * (endpoints.ts gives it to every app child); a no-op without.
+ */
+export function settleHeap(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 /** Bursts between two yields to the event loop in the busy loops. */
 const BURSTS_PER_YIELD = 256;
 /** Sequence numbers tracked per flow (bitmap): far more than any failover cycle sends. */
@@ -123,6 +136,7 @@ export class Engine {
       });
       await waitPreferred(port, a.readyTimeoutMs ?? 10_000);
     }
+    settleHeap();
     return {
       port: port.name,
       driver: port.driverName,

@@ -417,13 +417,6 @@ function txFigures(env: Env, n: SubjectName, size: number, samples: readonly TxS
  * only when full (blk_tov=1000), so the ring really fills while it is not read.
  */
 const CEILING_RING = ',blocksz=1048576,framesz=2048,framecnt=8192,blk_tov=1000';
-/**
- * V8's memory reducer starts a GC some 8 s after a process's last one; its incremental marking,
- * in progress during a drain, made heap used jump by ~100 KB in a drain that allocates ~1 KB
- * (the 7th drain of the fail-safe child, in 5 of 5 runs; none with this flag). Not an allocation
- * of the packet path, and the drains are what the ceiling's allocation figure is about.
- */
-const CEILING_NODE_ARGS = ['--no-memory-reducer'];
 /** Ceiling rounds run before the reported ones: the JIT's warm-up. */
 const CEILING_WARMUP = 2;
 
@@ -442,8 +435,8 @@ export async function runCeiling(env: Env): Promise<void> {
   const eps: OurEndpoint[] = [];
   let gen: Generator | undefined;
   try {
-    eps.push(await OurEndpoint.open('ceiling-failsafe', env.guestNs, { kind: 'failsafe', devargs: failsafeDevargs(env, CEILING_RING) }, env.childEnv, opts.cpuProf, true, CEILING_NODE_ARGS));
-    eps.push(await OurEndpoint.open('ceiling-vf-pmd', env.guestNs, { kind: 'af_packet', devargs: `net_af_packet0,iface=${env.vf}${CEILING_RING}` }, env.childEnv, opts.cpuProf, true, CEILING_NODE_ARGS));
+    eps.push(await OurEndpoint.open('ceiling-failsafe', env.guestNs, { kind: 'failsafe', devargs: failsafeDevargs(env, CEILING_RING) }, env.childEnv, opts.cpuProf));
+    eps.push(await OurEndpoint.open('ceiling-vf-pmd', env.guestNs, { kind: 'af_packet', devargs: `net_af_packet0,iface=${env.vf}${CEILING_RING}` }, env.childEnv, opts.cpuProf));
     gen = await openGenerator(env, env.hostVf);
     // Each round: the generator fills the rings while nobody reads them, stops, then they are
     // drained. A generator still sending during the drain would refill the blocks handed back
