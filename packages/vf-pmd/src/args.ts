@@ -78,7 +78,7 @@ export const DEFAULTS = {
   // left unscheduled, and 1 MiB holds ~11 ms of small frames but ~1.6 ms of full-size ones at
   // 0.4 Mpps. 16 MiB (~18 ms of 1500 B frames at 0.6 Mpps): with 4 MiB the bench's VF PMD
   // dropped 2 600-25 000 frames in every 3 s window at 1500 B (this VM deschedules a thread for
-  // up to 17 ms); with 16 MiB none, at 64 and 1500 B.
+  // up to 17 ms); with 16 MiB in 1 round of 6 (4 MiB: 4 of 6 in the same paired run).
   framecnt: 8192,
   qdiscBypass: true,
   fanoutMode: 'hash' as FanoutMode,
