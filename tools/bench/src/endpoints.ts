@@ -154,18 +154,18 @@ export class OurGenerator implements Generator {
   }
 }
 
-/** One of our ports in app.js (guest namespace). */
 /**
  * V8 flags of every app child. `--expose-gc`: it collects its heap once its port is up
  * (engine.ts, settleHeap). `--no-memory-reducer`: the reducer takes a process whose heap stops
  * growing for an idle one and starts full collections some 8 s after its last GC — in a
  * measured window (Mark-Compact pauses of 5-22 ms plus marking steps of up to 16 ms, seen in
  * every child of a run); in the ceiling's drains its marking made heap used jump ~100 KB in a
- * drain that allocates ~1 KB. A data-path process allocates next to nothing, so the reducer
- * would only ever fire there.
+ * drain that allocates ~1 KB. A data-path process allocates next to nothing, which is just
+ * what the reducer takes for idle.
  */
 const APP_NODE_ARGS = ['--expose-gc', '--no-memory-reducer'];
 
+/** One of our ports in app.js (guest namespace). */
 export class OurEndpoint implements Endpoint {
   readonly subject: string;
   readonly spins = false;

@@ -118,7 +118,7 @@ export interface BenchOptions {
   readonly only: readonly Scenario[];
   /** Rate subjects to measure (all by default; SUBJECT_NAMES). */
   readonly subjects: readonly SubjectName[] | undefined;
-  /** Extra devargs for our VF PMD in every scenario (e.g. `blocksz=65536`), appended after a comma. */
+  /** Extra devargs for our VF PMD in the rate scenarios and at-once pairs (e.g. `blocksz=65536`), appended after a comma. */
   readonly vfArgs: string;
   /** Ignore an installed dpdk-testpmd. */
   readonly noDpdk: boolean;
