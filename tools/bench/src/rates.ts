@@ -20,10 +20,8 @@ export const DRAIN_MS = 200;
 const OUR_TAP = 'nvbtap0';
 const DPDK_TAP = 'nvbdtap0';
 
-export type { SubjectName };
-
 /**
- * The VF PMD with DPDK's page-sized blocks (its own default is 64 KiB, same 1 MiB ring): an Rx
+ * The VF PMD with DPDK's page-sized blocks (its own default is 64 KiB, in the same default ring): an Rx
  * block then holds ~30 small frames instead of ~500, so the receiver wakes up ~16x as often.
  */
 export const DPDK_BLOCK_ARGS = 'blocksz=4096';
@@ -45,7 +43,8 @@ export interface Subject {
   readonly tx: boolean;
   /**
    * A variant that explains another subject's figure and that no target judges (DPDK's block
-   * size, fewer wake-ups, writev instead of io_uring; a missed target may quote it): left out of quick runs unless --subjects names it.
+   * size, fewer wake-ups, writev instead of io_uring; a missed target may quote it): left out
+   * of quick runs unless --subjects names it.
    */
   readonly diagnostic?: boolean;
   readonly open: (env: Env) => Promise<{ ep: Endpoint; undo?: () => Promise<void> }>;
