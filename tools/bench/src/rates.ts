@@ -21,8 +21,9 @@ const OUR_TAP = 'nvbtap0';
 const DPDK_TAP = 'nvbdtap0';
 
 /**
- * The VF PMD with DPDK's page-sized blocks (its own default is 64 KiB, in the same default ring): an Rx
- * block then holds ~30 small frames instead of ~500, so the receiver wakes up ~16x as often.
+ * The VF PMD with DPDK's page-sized blocks (its own default is 64 KiB, in the same default
+ * ring): an Rx block then holds ~30 small frames instead of ~500, so the receiver wakes up ~16x
+ * as often.
  */
 export const DPDK_BLOCK_ARGS = 'blocksz=4096';
 
