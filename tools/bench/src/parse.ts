@@ -138,6 +138,12 @@ export const SUBJECT_NAMES = ['vf-pmd', 'dpdk-af_packet', 'vf-pmd-4k', 'vf-pmd-t
 export type SubjectName = (typeof SUBJECT_NAMES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
 
+/**
+ * How to get dpdk-testpmd on Debian 12: it ships in `dpdk-dev`; the `dpdk` package holds only
+ * the runtime libraries and scripts (on a fresh machine `apt-get install dpdk` brought no testpmd).
+ */
+export const TESTPMD_INSTALL = 'apt-get install dpdk-dev';
+
 export const USAGE = `usage: netvsc-bench compare OLD.json NEW.json
        netvsc-bench [--quick] [--reps N] [--window-ms MS] [--sizes 64,1500]
                     [--only rx,tx,ceiling,memory,failover,servicing] [--removals N]
@@ -152,7 +158,7 @@ export const USAGE = `usage: netvsc-bench compare OLD.json NEW.json
   --out FILE     result JSON (default tools/bench/results/bench-<time>.json)
   --cpu-prof DIR write V8 CPU profiles of the bench's node children to DIR
   --json         print the result JSON instead of the table
-Needs root (network namespaces). DPDK figures need dpdk-testpmd (Debian: apt-get install dpdk).`;
+Needs root (network namespaces). DPDK figures need dpdk-testpmd (Debian: ${TESTPMD_INSTALL}).`;
 
 function intArg(flag: string, v: string | undefined, min: number, max: number): number {
   const n = Number(v);

@@ -10,7 +10,7 @@ import { SimGuest, type SimOptions } from '@netvsc/sim';
 import type { Env } from './env.js';
 import { runFailover, runServicing } from './failover.js';
 import { busyProcesses, gitInfo, machineInfo, repoRoot, workspaceVersions } from './machine.js';
-import type { BenchOptions } from './parse.js';
+import { TESTPMD_INSTALL, type BenchOptions } from './parse.js';
 import { ratioFigures } from './ratios.js';
 import { runPaired } from './paired.js';
 import { runCeiling, runMemory, runRates, selectSubjects } from './rates.js';
@@ -38,11 +38,11 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
   const missing: string[] = [];
   const notes: string[] = [];
   if (!dpdk) {
-    const why = opts.noDpdk ? '--no-dpdk was given' : 'dpdk-testpmd is not installed (Debian: `apt-get install dpdk`; the bench installs nothing itself)';
+    const why = opts.noDpdk ? '--no-dpdk was given' : `dpdk-testpmd is not installed (Debian: \`${TESTPMD_INSTALL}\`; the bench installs nothing itself)`;
     missing.push(`DPDK comparison figures (net_af_packet, net_tap) and the DPDK generator: ${why}; our figures are reported alone`);
     hooks.log(`note: ${why}; measuring our PMDs only, with our own generator`);
   }
-  if (opts.generator === 'dpdk' && !dpdk) throw new Error('--generator dpdk: dpdk-testpmd is not installed (apt-get install dpdk)');
+  if (opts.generator === 'dpdk' && !dpdk) throw new Error(`--generator dpdk: dpdk-testpmd is not installed (${TESTPMD_INSTALL})`);
   if (opts.cpuProf !== undefined) mkdirSync(opts.cpuProf, { recursive: true });
 
   const simOpts: SimOptions = { netvsc: [{ name: NETVSC, vf: { name: VF, pci: PCI } }] };

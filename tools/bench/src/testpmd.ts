@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { BenchError, ipTool, registerCleanup } from './child.js';
-import { parsePortStats, parseProcStatTicks, type PortStats } from './parse.js';
+import { parsePortStats, parseProcStatTicks, TESTPMD_INSTALL, type PortStats } from './parse.js';
 
 const PROMPT = 'testpmd> ';
 
@@ -26,9 +26,10 @@ export function findTestpmd(): string | null {
   return null;
 }
 
-/** Installed DPDK version (Debian package), or null. */
+/** Version of the DPDK whose dpdk-testpmd is installed (Debian package), or null without one. */
 export function dpdkVersion(): string | null {
-  for (const pkg of ['dpdk', 'dpdk-dev']) {
+  if (findTestpmd() === null) return null;
+  for (const pkg of ['dpdk-dev', 'dpdk']) {
     try {
       const v = execFileSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
       if (v !== '') return `DPDK ${v} (Debian ${pkg})`;
@@ -36,7 +37,7 @@ export function dpdkVersion(): string | null {
       // not this package
     }
   }
-  return findTestpmd() === null ? null : 'DPDK (version unknown)';
+  return 'DPDK (version unknown)';
 }
 
 export const CLK_TCK = 100;
@@ -105,7 +106,7 @@ export class Testpmd {
 
   static async start(o: TestpmdOptions, timeoutMs = 30_000): Promise<Testpmd> {
     const bin = findTestpmd();
-    if (bin === null) throw new BenchError('dpdk-testpmd is not installed (Debian: apt-get install dpdk)');
+    if (bin === null) throw new BenchError(`dpdk-testpmd is not installed (Debian: ${TESTPMD_INSTALL})`);
     const prefix = `nvbench-${process.pid}-${instances++}`;
     const [main, fwd] = o.lcores;
     // stdbuf: testpmd's printf output is block-buffered on a pipe; statistics must arrive at once.

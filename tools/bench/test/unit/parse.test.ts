@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs, parseDpdkVersion, parseIpLinkStats, parsePortStats, parseProcStatTicks } from '../../src/parse.js';
+import { parseArgs, parseDpdkVersion, parseIpLinkStats, parsePortStats, parseProcStatTicks, TESTPMD_INSTALL, USAGE } from '../../src/parse.js';
 
 // As dpdk-testpmd 22.11 prints it (stdout, after "testpmd> show port stats 0").
 const STATS = `testpmd> show port stats 0
@@ -70,6 +70,13 @@ describe('parseDpdkVersion', () => {
   it('finds the version in an EAL banner', () => {
     expect(parseDpdkVersion("EAL: RTE Version: 'DPDK 22.11.11'")).toBe('22.11.11');
     expect(parseDpdkVersion('nothing here')).toBeNull();
+  });
+});
+
+describe('USAGE', () => {
+  it('names the Debian package that ships dpdk-testpmd', () => {
+    expect(TESTPMD_INSTALL).toBe('apt-get install dpdk-dev');
+    expect(USAGE).toContain('dpdk-testpmd (Debian: apt-get install dpdk-dev)');
   });
 });
 
