@@ -10,6 +10,7 @@ import { parseArgs, USAGE } from './parse.js';
 import { runBench, writeResult } from './runner.js';
 import { compareResults, validateResult, type BenchResult } from './schema.js';
 import { renderComparison, renderResult } from './table.js';
+import { wakePathChanges } from './wakepath.js';
 
 function compare(a: string, b: string): number {
   const load = (f: string): BenchResult => {
@@ -18,7 +19,9 @@ function compare(a: string, b: string): number {
     if (errs.length > 0) throw new InvalidArgumentError(`${f} is not a bench result: ${errs.slice(0, 3).join('; ')}`);
     return v as BenchResult;
   };
-  process.stdout.write(`${renderComparison(compareResults(load(a), load(b)))}\n`);
+  const before = load(a);
+  const after = load(b);
+  process.stdout.write(`${renderComparison(compareResults(before, after), undefined, wakePathChanges(before.machine.wakePath, after.machine.wakePath))}\n`);
   return 0;
 }
 

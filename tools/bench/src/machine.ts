@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseProcStatTicks } from './parse.js';
 import type { MachineInfo } from './schema.js';
+import { wakePathInfo } from './wakepath.js';
 
 function osName(): string {
   try {
@@ -28,6 +29,7 @@ export function machineInfo(): MachineInfo {
     loadAverage: os.loadavg(),
     node: process.version,
     v8: process.versions.v8,
+    wakePath: wakePathInfo(),
   };
 }
 

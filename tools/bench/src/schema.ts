@@ -60,6 +60,24 @@ export interface MachineInfo {
   readonly loadAverage: readonly number[];
   readonly node: string;
   readonly v8: string;
+  /** What decides a sleeping receiver's price per wake-up (wakepath.ts); absent in older files. */
+  readonly wakePath?: WakePathInfo;
+}
+
+/** Kernel and hypervisor settings on a receiver's wake-up path; null where not readable. */
+export interface WakePathInfo {
+  /** CPUID's hypervisor bit, from /proc/cpuinfo. */
+  readonly hypervisor: boolean | null;
+  readonly dmiVendor: string | null;
+  readonly clocksource: string | null;
+  readonly cpuidleDriver: string | null;
+  readonly cpuidleGovernor: string | null;
+  /** haltpoll's `guest_halt_poll_ns`: how long an idle vCPU polls before it halts (0: at once). */
+  readonly haltPollNs: number | null;
+  readonly hz: number | null;
+  readonly cpuAccounting: 'tick' | 'virt-gen' | 'native' | null;
+  readonly irqTimeAccounting: boolean | null;
+  readonly paravirtTimeAccounting: boolean | null;
 }
 
 export interface RunInfo {
@@ -141,6 +159,7 @@ export function validateResult(v: unknown): string[] {
   for (const k of ['startedAt'] as const) if (typeof v[k] !== 'string') errs.push(`${k} must be a string`);
   if (typeof v.durationS !== 'number') errs.push('durationS must be a number');
   for (const k of ['machine', 'versions', 'run'] as const) if (!isRecord(v[k])) errs.push(`${k} must be an object`);
+  if (isRecord(v.machine) && v.machine.wakePath !== undefined && !isRecord(v.machine.wakePath)) errs.push('machine.wakePath must be an object when present');
   for (const k of ['missing', 'notes'] as const) {
     const a = v[k];
     if (!Array.isArray(a) || a.some((x) => typeof x !== 'string')) errs.push(`${k} must be an array of strings`);

@@ -4,6 +4,7 @@
  * is pasted into READMEs and issues).
  */
 import { SECTIONS, type BenchResult, type Figure, type FigureDelta, type Section, type TargetResult } from './schema.js';
+import { describeWakePath } from './wakepath.js';
 
 const SECTION_TITLES: Record<Section, string> = {
   rx: 'Rx (generator -> receiver, same veth, same generator)',
@@ -89,6 +90,7 @@ export function renderResult(r: BenchResult): string {
   const head = [
     `netvsc-ts bench ${r.run.quick ? '(quick)' : '(full)'} — ${r.startedAt}, ${r.durationS.toFixed(0)} s`,
     `machine: ${m.cpuModel} x${m.cpus}, ${m.memoryGiB.toFixed(0)} GiB, ${m.kernel}, node ${m.node}, load ${m.loadAverage.map((l) => l.toFixed(1)).join('/')}`,
+    ...(m.wakePath === undefined ? [] : [`wake path: ${describeWakePath(m.wakePath)}`]),
     `git: ${r.git === null ? 'n/a' : `${r.git.commit.slice(0, 12)}${r.git.dirty ? ' (dirty)' : ''}`}; dpdk: ${r.run.dpdk ?? 'not installed'}; generator: ${r.run.generator}`,
     `repetitions: ${r.run.repetitions}, window: ${r.run.windowMs} ms${r.run.loadAverageEnd === undefined ? '' : `; load at the end ${r.run.loadAverageEnd.toFixed(1)}`}${(r.run.busyAtStart ?? []).length > 0 ? `; busy at the start: ${(r.run.busyAtStart ?? []).join(', ')}` : ''}`,
     '',
@@ -109,9 +111,14 @@ export function verdictOf(d: FigureDelta, tolerance = 0.1): 'better' | 'worse' |
 }
 
 /** Two runs side by side (medians), figures that moved by more than `tolerance` marked. */
-export function renderComparison(deltas: readonly FigureDelta[], tolerance = 0.1): string {
+/**
+ * @param machineChanges the wake-path settings that differ between the two runs' machines
+ *                       (`wakePathChanges`): figures of sleeping receivers move with them
+ */
+export function renderComparison(deltas: readonly FigureDelta[], tolerance = 0.1, machineChanges: readonly string[] = []): string {
   const rows = deltas.map((d) => [d.id, fmtNum(d.before), fmtNum(d.after), d.ratio === null ? '-' : `${fmtNum(d.ratio)}x`, verdictOf(d, tolerance)]);
   const worse = deltas.filter((d) => verdictOf(d, tolerance) === 'worse').length;
   const better = deltas.filter((d) => verdictOf(d, tolerance) === 'better').length;
-  return `${renderTable(['figure', 'before', 'after', 'after/before', 'moved'], rows, 1)}\n${better} better, ${worse} worse (beyond ±${fmtNum(tolerance * 100)} %)`;
+  const head = machineChanges.length === 0 ? '' : `the machines' wake paths differ (${machineChanges.join('; ')}): CPU per packet of sleeping receivers is not comparable\n`;
+  return `${head}${renderTable(['figure', 'before', 'after', 'after/before', 'moved'], rows, 1)}\n${better} better, ${worse} worse (beyond ±${fmtNum(tolerance * 100)} %)`;
 }

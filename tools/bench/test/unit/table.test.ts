@@ -43,12 +43,18 @@ describe('renderResult', () => {
     const out = renderResult(r);
     expect(out).toContain('netvsc-ts bench (quick)');
     expect(out).toContain('git: 0123456789ab (dirty)');
+    expect(out).not.toContain('wake path:');
     expect(out).toContain('load at the end 2.5; busy at the start: vitest(12) 45%');
     expect(out).toContain('== Rx (generator -> receiver');
     expect(out).toMatch(/vf-pmd\s+64\s+Rx rate\s+0\.500\s+0\.550\s+0\.600\s+2\s+Mpps\s+generator-bound/);
     expect(out).toContain('0 met, 1 missed, 1 not measured');
     expect(out).toContain('- DPDK: not installed');
     expect(out).toContain('- a note');
+  });
+
+  it('shows the machine\'s wake path when the file has it', () => {
+    const wakePath = { hypervisor: false, dmiVendor: null, clocksource: 'tsc', cpuidleDriver: null, cpuidleGovernor: null, haltPollNs: null, hz: 1000, cpuAccounting: null, irqTimeAccounting: null, paravirtTimeAccounting: null };
+    expect(renderResult({ ...r, machine: { ...r.machine, wakePath } })).toContain('\nwake path: bare metal; clocksource tsc; HZ 1000\n');
   });
 
   it('renders files of runs that predate the load fields', () => {
@@ -79,5 +85,12 @@ describe('renderComparison', () => {
     expect(lines.find((l) => l.startsWith('rx.b.64.mpps'))).toMatch(/1\.050x$/);
     expect(lines.find((l) => l.startsWith('rx.c.64.mpps'))).toMatch(/-\s+1\.000\s+-$/);
     expect(lines.at(-1)).toBe('1 better, 1 worse (beyond ±10.00 %)');
+  });
+
+  it('warns first when the two machines\' wake paths differ', () => {
+    const deltas = [{ id: 'rx.a.64.cpu_ns', before: 100, after: 50, ratio: 0.5, better: 'lower' as const }];
+    expect(renderComparison(deltas).split('\n')[0]).toMatch(/^figure/);
+    const out = renderComparison(deltas, 0.1, ['haltPollNs: 0 -> 200000']);
+    expect(out.split('\n')[0]).toBe("the machines' wake paths differ (haltPollNs: 0 -> 200000): CPU per packet of sleeping receivers is not comparable");
   });
 });
