@@ -376,6 +376,8 @@ export class Engine {
   }
 
   mark(): Mark {
+    // First: the stats, /proc reads and objects below are the child's own work, not the data path's.
+    const allocatedBytes = this.meter.allocated();
     const s = this.port?.statsGet();
     const cpu = process.cpuUsage();
     const mem = process.memoryUsage();
@@ -397,7 +399,7 @@ export class Engine {
       oerrors: s?.oerrors ?? 0,
       gcMinor: this.meter.minor,
       gcMajor: this.meter.major,
-      allocatedBytes: this.meter.allocated(),
+      allocatedBytes,
       heapUsed: mem.heapUsed,
       rss: mem.rss,
     };
