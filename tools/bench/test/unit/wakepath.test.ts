@@ -16,6 +16,20 @@ const FC_CONFIG = [
   'CONFIG_PARAVIRT_TIME_ACCOUNTING=y',
 ].join('\n');
 
+/** What the fixture tree below describes: the 2-vCPU Firecracker VM this project is measured on. */
+const FC_WAKE_PATH: WakePathInfo = {
+  hypervisor: true,
+  dmiVendor: null,
+  clocksource: 'kvm-clock',
+  cpuidleDriver: 'haltpoll',
+  cpuidleGovernor: 'haltpoll',
+  haltPollNs: 0,
+  hz: 250,
+  cpuAccounting: 'tick',
+  irqTimeAccounting: false,
+  paravirtTimeAccounting: true,
+};
+
 describe('parseKernelConfig', () => {
   it('reads HZ and how CPU time is accounted', () => {
     expect(parseKernelConfig(FC_CONFIG)).toEqual({ hz: 250, cpuAccounting: 'tick', irqTimeAccounting: false, paravirtTimeAccounting: true });
@@ -61,18 +75,7 @@ describe('wakePathInfo', () => {
     put(root, WAKE_PATH_FILES.cpuidleGovernor, 'haltpoll\n');
     put(root, WAKE_PATH_FILES.haltPollNs, '0\n');
     const w = wakePathInfo(root);
-    expect(w).toEqual({
-      hypervisor: true,
-      dmiVendor: null,
-      clocksource: 'kvm-clock',
-      cpuidleDriver: 'haltpoll',
-      cpuidleGovernor: 'haltpoll',
-      haltPollNs: 0,
-      hz: 250,
-      cpuAccounting: 'tick',
-      irqTimeAccounting: false,
-      paravirtTimeAccounting: true,
-    });
+    expect(w).toEqual(FC_WAKE_PATH);
     expect(describeWakePath(w)).toBe(
       'VM; clocksource kvm-clock; cpuidle haltpoll (guest halt poll 0 ns); HZ 250; tick CPU accounting, IRQ time charged to the running task',
     );
@@ -92,18 +95,7 @@ describe('wakePathInfo', () => {
 });
 
 describe('wakePathChanges', () => {
-  const base: WakePathInfo = {
-    hypervisor: true,
-    dmiVendor: null,
-    clocksource: 'kvm-clock',
-    cpuidleDriver: 'haltpoll',
-    cpuidleGovernor: 'haltpoll',
-    haltPollNs: 0,
-    hz: 250,
-    cpuAccounting: 'tick',
-    irqTimeAccounting: false,
-    paravirtTimeAccounting: true,
-  };
+  const base = FC_WAKE_PATH;
 
   it('names what differs, and nothing when a file predates the field', () => {
     expect(wakePathChanges(base, { ...base, haltPollNs: 200000, clocksource: 'tsc' })).toEqual(['clocksource: kvm-clock -> tsc', 'haltPollNs: 0 -> 200000']);
