@@ -4,7 +4,7 @@
  * (v8.GCProfiler gives the heap before and after each collection). Both are cumulative; the
  * bench subtracts two marks. What the child allocates to answer the bench (`own`: reading its
  * threads' CPU from /proc, stats, the reply) is left out: the bench polls a window 4 times a
- * second, and those snapshots (~50 KB each) had been counted as the data path's, ~0.65 B per
+ * second, and those snapshots (~80 KB each) had been counted as the data path's, ~0.65 B per
  * packet of the Rx-interrupt loop's 1.5.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';

@@ -110,8 +110,8 @@ export function verdictOf(d: FigureDelta, tolerance = 0.1): 'better' | 'worse' |
   return (d.better === 'higher') === up ? 'better' : 'worse';
 }
 
-/** Two runs side by side (medians), figures that moved by more than `tolerance` marked. */
 /**
+ * Two runs side by side (medians), figures that moved by more than `tolerance` marked.
  * @param machineChanges the wake-path settings that differ between the two runs' machines
  *                       (`wakePathChanges`): figures of sleeping receivers move with them
  */
