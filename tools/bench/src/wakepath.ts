@@ -31,24 +31,23 @@ export interface KernelConfigFacts {
   readonly paravirtTimeAccounting: boolean | null;
 }
 
+/** Nothing known: no kernel config could be read. */
+const NO_CONFIG: KernelConfigFacts = { hz: null, cpuAccounting: null, irqTimeAccounting: null, paravirtTimeAccounting: null };
+
 /**
- * Read the options above from a kernel config's text (`/proc/config.gz`, uncompressed). An
- * option the text does not mention is null when the text names none of its kind (not this
- * kernel's config at all), false when it is "is not set" or absent from a real config.
+ * Read the options above from a kernel config's text (`/proc/config.gz`, uncompressed). A text
+ * that sets or unsets no option at all is not a kernel config: everything stays unknown. In a
+ * real config an option that is absent or "is not set" is off.
  */
 export function parseKernelConfig(text: string): KernelConfigFacts {
   const set = new Map<string, string>();
-  const unset = new Set<string>();
+  let options = 0;
   for (const line of text.split('\n')) {
     const on = /^CONFIG_([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (on?.[1] !== undefined) {
-      set.set(on[1], on[2] ?? '');
-      continue;
-    }
-    const off = /^# CONFIG_([A-Z0-9_]+) is not set/.exec(line);
-    if (off?.[1] !== undefined) unset.add(off[1]);
+    if (on?.[1] !== undefined) set.set(on[1], on[2] ?? '');
+    if (on !== null || /^# CONFIG_[A-Z0-9_]+ is not set/.test(line)) options++;
   }
-  if (set.size === 0 && unset.size === 0) return { hz: null, cpuAccounting: null, irqTimeAccounting: null, paravirtTimeAccounting: null };
+  if (options === 0) return NO_CONFIG;
   const yes = (k: string): boolean => set.get(k) === 'y';
   const hz = Number(set.get('HZ'));
   let cpuAccounting: KernelConfigFacts['cpuAccounting'] = null;
@@ -80,7 +79,7 @@ function readText(root: string, rel: string): string | null {
 
 /** Every setting above, from `root` (a fixture tree in tests); what cannot be read is null. */
 export function wakePathInfo(root = '/'): WakePathInfo {
-  let config: KernelConfigFacts = { hz: null, cpuAccounting: null, irqTimeAccounting: null, paravirtTimeAccounting: null };
+  let config = NO_CONFIG;
   try {
     config = parseKernelConfig(gunzipSync(readFileSync(join(root, WAKE_PATH_FILES.config))).toString('utf8'));
   } catch {
@@ -100,7 +99,10 @@ export function wakePathInfo(root = '/'): WakePathInfo {
   };
 }
 
-/** One line for the table's head, e.g. `VM; clocksource kvm-clock; cpuidle haltpoll (poll 0 ns); HZ 250; tick CPU accounting, IRQ time not accounted`. */
+/**
+ * One line for the table's head, e.g. `VM; clocksource tsc; cpuidle haltpoll (guest halt poll 0 ns);
+ * HZ 250; tick CPU accounting, IRQ time charged to the running task`.
+ */
 export function describeWakePath(w: WakePathInfo): string {
   const parts: string[] = [];
   if (w.hypervisor !== null) parts.push(w.hypervisor ? `VM${w.dmiVendor === null ? '' : ` (${w.dmiVendor})`}` : 'bare metal');
