@@ -26,9 +26,11 @@ export function findTestpmd(): string | null {
   return null;
 }
 
-/** Version of the DPDK whose dpdk-testpmd is installed (Debian package), or null without one. */
-export function dpdkVersion(): string | null {
-  if (findTestpmd() === null) return null;
+/**
+ * Version of the installed DPDK (Debian package; `dpdk-dev` ships testpmd). Ask it only once
+ * `findTestpmd()` found one: a `dpdk` package alone has no testpmd to measure with.
+ */
+export function dpdkVersion(): string {
   for (const pkg of ['dpdk-dev', 'dpdk']) {
     try {
       const v = execFileSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
